@@ -1,0 +1,32 @@
+"""Typed exceptions. Every error a user can cause derives from :class:`CgnasError`.
+
+The command line turns a ``CgnasError`` into one ``error: ...`` line on stderr and exit
+status 2; the API raises it so that callers can catch it by type.
+"""
+
+
+class CgnasError(Exception):
+    """Base class of every error a user can cause (bad input, missing file, ...)."""
+
+
+class InvalidArchitectureError(CgnasError, ValueError):
+    """An architecture that its search space does not contain (malformed or out of range)."""
+
+
+class UnknownOperatorError(CgnasError, KeyError):
+    """An operator outside the CG vocabulary, met while importing a model."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ShapeError(CgnasError, ValueError):
+    """Tensor shapes that an operator cannot take (e.g. adding (16,8,8) to (32,8,8))."""
+
+
+class DataFileNotFoundError(CgnasError, FileNotFoundError):
+    """A benchmark file that is not in the data directory."""
+
+
+class CacheError(CgnasError):
+    """A CG cache that is corrupt or cannot be written."""
