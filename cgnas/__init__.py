@@ -10,9 +10,11 @@ DESIGN.md. Entry points::
 
 from cgnas.errors import (CgnasError, DataFileNotFoundError, InvalidArchitectureError,
                           ShapeError, UnknownOperatorError)
+from cgnas.data.tables import Benchmark, benchmark
 from cgnas.graph import CompGraph, GraphBuilder
+from cgnas.spaces import SearchSpace, space, space_names
 
 __version__ = "0.1.0"
 
-__all__ = ["CompGraph", "GraphBuilder", "CgnasError", "InvalidArchitectureError",
+__all__ = ["CompGraph", "GraphBuilder", "space", "space_names", "SearchSpace", "benchmark", "Benchmark", "CgnasError", "InvalidArchitectureError",
            "UnknownOperatorError", "ShapeError", "DataFileNotFoundError"]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from cgnas.graph.compgraph import CompGraph, Shape
-from cgnas.graph.ops import WEIGHTED_OPS, op_index
+from cgnas.graph.ops import OPS, WEIGHTED_OPS, op_index
 
 NUM_FEATURES = 12
 
@@ -37,27 +37,46 @@ def hwc(shape: Shape) -> tuple[int, int, int]:
     return shape[1], math.prod(shape[2:]), shape[0]
 
 
-def _s(n: int) -> float:
-    return math.log2(1 + n) / 10
+RAW_COLUMNS = ("op", "h_in", "h_out", "w_in", "w_out", "c_in", "c_out",
+               "kernel", "stride", "dilation", "groups", "bias")
+"""Integer attributes of a node from which :func:`features_from_raw` computes the features;
+caches store these so that the feature definition can change without a rebuild."""
+
+
+def raw_node_columns(cg: CompGraph) -> np.ndarray:
+    """``[N, len(RAW_COLUMNS)]`` int64 array of the node attributes features are made from."""
+    rows = []
+    for i, (op, ins, shape, a) in enumerate(zip(cg.ops, cg.inputs, cg.shapes, cg.attrs)):
+        h_in, w_in, c_in = hwc(cg.shapes[ins[0]] if ins else shape)
+        h_out, w_out, c_out = hwc(shape)
+        rows.append((op_index(op), h_in, h_out, w_in, w_out, c_in, c_out,
+                     a.get("kernel", (0,))[0], a.get("stride", (0,))[0],
+                     a.get("dilation", (0,))[0], a.get("groups", 1), int(a.get("bias", False))))
+    return np.asarray(rows, dtype=np.int64).reshape(len(rows), len(RAW_COLUMNS))
+
+
+_WEIGHTED_MASK = np.zeros(len(OPS), dtype=np.float32)
+_WEIGHTED_MASK[[op_index(op) for op in WEIGHTED_OPS]] = 1.0
+
+
+def features_from_raw(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(op_index [N] int64, features [N, NUM_FEATURES] float32)`` from raw node columns."""
+    raw = np.asarray(raw)
+    ops = raw[:, 0].astype(np.int64)
+    feats = np.empty((len(raw), NUM_FEATURES), dtype=np.float32)
+    feats[:, :6] = np.log2(1.0 + raw[:, 1:7]) / 10
+    feats[:, 6] = raw[:, 7] / 7
+    feats[:, 7] = raw[:, 8] / 2
+    feats[:, 8] = raw[:, 9] / 2
+    feats[:, 9] = np.log2(np.maximum(raw[:, 10], 1)) / 10
+    feats[:, 10] = raw[:, 11]
+    feats[:, 11] = _WEIGHTED_MASK[ops]
+    return ops, feats
 
 
 def node_features(cg: CompGraph) -> tuple[np.ndarray, np.ndarray]:
     """``(op_index [N] int64, features [N, NUM_FEATURES] float32)``."""
-    n = len(cg)
-    ops = np.fromiter((op_index(op) for op in cg.ops), dtype=np.int64, count=n)
-    feats = np.zeros((n, NUM_FEATURES), dtype=np.float32)
-    for i in range(n):
-        out_shape = cg.shapes[i]
-        ins = cg.inputs[i]
-        h_in, w_in, c_in = hwc(cg.shapes[ins[0]] if ins else out_shape)
-        h_out, w_out, c_out = hwc(out_shape)
-        a = cg.attrs[i]
-        kernel = a.get("kernel", (0, 0))
-        feats[i] = (_s(h_in), _s(h_out), _s(w_in), _s(w_out), _s(c_in), _s(c_out),
-                    kernel[0] / 7, a.get("stride", (0, 0))[0] / 2, a.get("dilation", (0, 0))[0] / 2,
-                    math.log2(a.get("groups", 1)) / 10, float(a.get("bias", False)),
-                    float(cg.ops[i] in WEIGHTED_OPS))
-    return ops, feats
+    return features_from_raw(raw_node_columns(cg))
 
 
 def edge_index(cg: CompGraph) -> np.ndarray:

@@ -1,0 +1,5 @@
+import sys
+
+from cgnas.cli import main
+
+sys.exit(main())
