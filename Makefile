@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean-cache
+.PHONY: demo test install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+DEMO_ARCH := |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|
+
 demo: $(STAMP)
-	$(BIN)/python -m cgnas.demo
+	$(BIN)/cgnas spaces
+	$(BIN)/cgnas cg --space nb201 --arch '$(DEMO_ARCH)' --out out/demo/nb201_cg.png
+	$(BIN)/cgnas cache --space nb201
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-
-clean-cache:
-	rm -rf .cgnas-cache

@@ -24,8 +24,17 @@ class ShapeError(CgnasError, ValueError):
     """Tensor shapes that an operator cannot take (e.g. adding (16,8,8) to (32,8,8))."""
 
 
+class ModelImportError(CgnasError, ValueError):
+    """A model that an importer cannot read: untraceable torch code, a forward pass that
+    fails on the given input shape, a missing or corrupt ONNX file."""
+
+
 class DataFileNotFoundError(CgnasError, FileNotFoundError):
     """A benchmark file that is not in the data directory."""
+
+
+class CorruptDataFileError(CgnasError):
+    """A benchmark file that exists but cannot be read as what it should be."""
 
 
 class CacheError(CgnasError):

@@ -108,6 +108,9 @@ class GraphBuilder:
         return self.unary("zero", x)
 
     def softmax(self, x: int, axis: int = -1) -> int:
+        """Softmax along torch dim ``axis``, stored as a negative dim (``-1`` = last)."""
+        if axis >= 0:
+            axis -= len(self.shapes[x]) + 1  # + 1: the batch dim
         return self.unary("softmax", x, axis=axis)
 
     # ----------------------------------------------------------- combination
@@ -158,6 +161,9 @@ class GraphBuilder:
 
     # ------------------------------------------------------------ structure
     def flatten(self, x: int) -> int:
+        """``torch.flatten(x, 1)``; a tensor that is already flat is returned as is (no node)."""
+        if len(self.shapes[x]) <= 1:
+            return x
         n = 1
         for s in self.shapes[x]:
             n *= s

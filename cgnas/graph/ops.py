@@ -12,6 +12,12 @@ Conventions:
 * No-ops at inference time (identity, dropout, ``contiguous``) are not nodes: the edge
   goes straight from producer to consumer.
 * ``zero`` is ``x * 0`` (NB201's ``none``), kept because the real network computes it.
+* Scalar constants (``scale``/``shift`` values) are stored as the shortest decimal of their
+  float32 value (``float(str(numpy.float32(c)))``), so that torch code and its ONNX export
+  (which stores float32 constants) give equal attrs; ``x / c`` is ``scale`` by ``1/c``.
+* ``x * sigmoid(x)`` (the sigmoid used only there) is ``silu``, whichever way it was written
+  or exported.
+* ``unknown`` stays the last entry; ops added later are inserted before it.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ VOCAB: dict[str, OpInfo] = {
     "hswish": OpInfo(False, "x * relu6(x + 3) / 6"),
     "hsigmoid": OpInfo(False, "relu6(x + 3) / 6"),
     "gelu": OpInfo(False, "x * Phi(x)"),
-    "softmax": OpInfo(False, "softmax along attrs axis"),
+    "softmax": OpInfo(False, "softmax along attrs axis (a negative torch dim, -1 = last)"),
     # elementwise and structural
     "add": OpInfo(False, "binary elementwise sum (broadcasting)"),
     "mul": OpInfo(False, "binary elementwise product (broadcasting), e.g. squeeze-and-excitation gating"),
@@ -65,6 +71,7 @@ VOCAB: dict[str, OpInfo] = {
     "reshape": OpInfo(False, "reshape to the node's output shape"),
     "transpose": OpInfo(False, "permutation of dims; attrs perm (torch dims, batch included)"),
     "upsample": OpInfo(False, "interpolation to the output shape; attrs mode"),
+    "shift": OpInfo(False, "addition of a constant scalar (x + c, x - c); attrs value"),
     "unknown": OpInfo(False, "an operator outside this vocabulary (importers, when allowed)"),
 }
 

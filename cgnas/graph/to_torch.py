@@ -64,15 +64,19 @@ def _call(cg: CompGraph, i: int, args: list[fx.Node]) -> tuple[Callable, tuple, 
         return operator.mul, (x, 0.0), {}
     if op == "scale":
         return operator.mul, (x, a["value"]), {}
+    if op == "shift":
+        return operator.add, (x, a["value"]), {}
     if op == "softmax":
         return F.softmax, (x,), {"dim": a["axis"]}
     if op == "concat":
         return torch.cat, (list(args),), {"dim": a["axis"]}
     if op == "maxpool":
-        return F.max_pool2d, (x, a["kernel"], a["stride"], a["padding"]), {}
+        kwargs = {"ceil_mode": True} if a.get("ceil_mode") else {}
+        return F.max_pool2d, (x, a["kernel"], a["stride"], a["padding"]), kwargs
     if op == "avgpool":
+        kwargs = {"ceil_mode": True} if a.get("ceil_mode") else {}
         return (F.avg_pool2d, (x, a["kernel"], a["stride"], a["padding"]),
-                {"count_include_pad": a["count_include_pad"]})
+                {"count_include_pad": a["count_include_pad"], **kwargs})
     if op == "global_avgpool":
         return torch.mean, (x, [2, 3]), {"keepdim": a["keepdim"]}
     if op == "adaptive_avgpool":

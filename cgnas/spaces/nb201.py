@@ -51,8 +51,9 @@ NASLIB_ORDER: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
-_FORMAT_HINT = ("a valid NB201 string has 3 nodes separated by '+', node j listing j edges "
-                "'|op~i|' for inputs i = 0..j-1, e.g. " + EXAMPLE + f"; ops: {', '.join(OPS)}")
+_FORMAT_HINT = ("a valid NB201 string is |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (3 nodes separated "
+                "by '+', node j listing its j input edges 'op~i' in order i = 0..j-1), e.g. "
+                + EXAMPLE + f"; ops: {', '.join(OPS)}")
 
 # Network hyper-parameters (NAS-Bench-201 training network).
 C = 16
@@ -64,9 +65,14 @@ INPUT_SHAPE = (3, 32, 32)
 
 def from_naslib(codes: Sequence[int]) -> tuple[str, ...]:
     """An architecture tuple from NASLib's ``naslib_op_tuple`` (op codes in NASLib edge order)."""
-    codes = tuple(codes)
-    if len(codes) != NUM_EDGES or not all(isinstance(c, int) and 0 <= c < len(NASLIB_OPS)
-                                          for c in codes):
+    if isinstance(codes, str):  # the CSV column: "(0, 2, 3, 2, 3, 1)"
+        codes = codes.strip().strip("()[]").split(",")
+    try:
+        codes = tuple(int(c) for c in codes)
+    except (TypeError, ValueError):
+        raise InvalidArchitectureError(
+            f"nb201: a NASLib op tuple has 6 integer codes in 0..4, got {codes!r}") from None
+    if len(codes) != NUM_EDGES or not all(0 <= c < len(NASLIB_OPS) for c in codes):
         raise InvalidArchitectureError(
             f"nb201: a NASLib op tuple has 6 codes in 0..4, got {codes!r}")
     return tuple(NASLIB_OPS[codes[NASLIB_ORDER[k]]] for k in range(NUM_EDGES))

@@ -1,0 +1,171 @@
+"""Pieces shared by the model importers (:mod:`~cgnas.graph.from_torch`,
+:mod:`~cgnas.graph.onnx_io`), so that both write the same canonical CG:
+
+* :class:`Assembler` collects nodes, then fuses ``x * sigmoid(x)`` into ``silu``, merges
+  chained transposes (the ONNX exporter does) and drops nodes that no output depends on;
+* :func:`scalar` stores constants as the shortest decimal of their float32 value;
+* :func:`reshape_kind`, :func:`mean_op`, :func:`slice_spec`, :func:`pad_spec` normalize
+  shape ops the same way on both paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from cgnas.errors import UnknownOperatorError
+from cgnas.graph.compgraph import CompGraph, Shape
+
+
+def scalar(value: Any) -> float:
+    """Canonical float of a constant: the shortest decimal that round-trips its float32."""
+    return float(str(np.float32(float(value))))
+
+
+def reciprocal(value: Any) -> float:
+    """Canonical ``1 / c`` for ``x / c``: ``c`` is rounded to float32 first, as ONNX stores it."""
+    return scalar(1.0 / float(np.float32(float(value))))
+
+
+def unknown_error(kind: str, target: str, node: str, hint: str = "") -> UnknownOperatorError:
+    """The error every importer raises for an operator outside the vocabulary."""
+    return UnknownOperatorError(
+        f"{kind} {target!r} (node {node!r}) is not in the CG vocabulary{hint}; "
+        f"pass allow_unknown=True to map it to the 'unknown' token")
+
+
+class Assembler:
+    """Collects CG nodes in topological order and finishes the graph canonically."""
+
+    def __init__(self, name: str = "") -> None:
+        self.ops: list[str] = []
+        self.inputs: list[tuple[int, ...]] = []
+        self.shapes: list[Shape] = []
+        self.attrs: list[dict[str, Any]] = []
+        self.name = name
+
+    def add(self, op: str, inputs: Iterable[int], shape: Sequence[int],
+            attrs: dict[str, Any] | None = None) -> int:
+        self.ops.append(op)
+        self.inputs.append(tuple(int(i) for i in inputs))
+        self.shapes.append(tuple(int(s) for s in shape))
+        self.attrs.append(attrs or {})
+        return len(self.ops) - 1
+
+    def finish(self) -> CompGraph:
+        """Canonicalize (fuse ``silu``, merge chained transposes), drop dead nodes, renumber."""
+        n = len(self.ops)
+        ops, ins, attrs = self.ops, self.inputs, self.attrs
+        consumers = [0] * n
+        for xs in ins:
+            for j in xs:
+                consumers[j] += 1
+        alias: dict[int, int] = {}  # node -> the node it is a no-op of
+        for i in range(n):
+            if ops[i] == "mul" and len(ins[i]) == 2:
+                a, b = ins[i]
+                for x, s in ((a, b), (b, a)):
+                    if (ops[s] == "sigmoid" and ins[s] == (x,) and consumers[s] == 1
+                            and self.shapes[x] == self.shapes[i]):
+                        ops[i], ins[i], attrs[i] = "silu", (x,), {}
+                        consumers[s] = 0
+                        break
+            elif ops[i] == "transpose":
+                j = ins[i][0]
+                if ops[j] == "transpose" and consumers[j] == 1:  # (x^P)^Q = x^(P o Q)
+                    pj, pi = attrs[j]["perm"], attrs[i]["perm"]
+                    perm = tuple(pj[p] for p in pi)
+                    ins[i], attrs[i] = ins[j], {"perm": perm}
+                    consumers[j] = 0
+                    if perm == tuple(range(len(perm))):
+                        alias[i] = ins[j][0]
+
+        def resolve(j: int) -> int:
+            while j in alias:
+                j = alias[j]
+            return j
+
+        # dead-code elimination: keep inputs and whatever an output depends on
+        live = [False] * n
+        stack = [i for i, op in enumerate(ops) if op == "output"]
+        while stack:
+            i = resolve(stack.pop())
+            if not live[i]:
+                live[i] = True
+                stack.extend(ins[i])
+        new_index: dict[int, int] = {}
+        out_ops, out_ins, out_shapes, out_attrs = [], [], [], []
+        for i in range(n):
+            if (live[i] or ops[i] == "input") and i not in alias:
+                new_index[i] = len(out_ops)
+                out_ops.append(ops[i])
+                out_ins.append(tuple(new_index[resolve(j)] for j in ins[i]))
+                out_shapes.append(self.shapes[i])
+                out_attrs.append(attrs[i])
+        return CompGraph(out_ops, out_ins, out_shapes, out_attrs, self.name).validate()
+
+
+def reshape_kind(in_full: Sequence[int], out_full: Sequence[int]) -> str:
+    """``'elide'`` (shape unchanged), ``'flatten'`` (``(N, C, H, W...) -> (N, C*H*W)``) or
+    ``'reshape'``; shapes include the batch dim."""
+    in_full, out_full = tuple(in_full), tuple(out_full)
+    if in_full == out_full:
+        return "elide"
+    if (len(out_full) == 2 and len(in_full) > 2 and in_full[0] == out_full[0]
+            and int(np.prod(in_full[1:])) == out_full[1]):
+        return "flatten"
+    return "reshape"
+
+
+def mean_op(dims: Iterable[int] | None, ndim: int, keepdim: bool) -> tuple[str, dict[str, Any]]:
+    """``global_avgpool`` for the mean over H, W of an NCHW map, else ``mean`` with positive
+    torch dims (batch included)."""
+    if dims is None:
+        norm = tuple(range(ndim))
+    else:
+        norm = tuple(sorted({int(d) % ndim for d in dims}))
+    if ndim == 4 and norm == (2, 3):
+        return "global_avgpool", {"keepdim": bool(keepdim)}
+    return "mean", {"dims": norm, "keepdim": bool(keepdim)}
+
+
+def slice_spec(items: Iterable[tuple[int, int | None, int | None, int | None]],
+               full_shape: Sequence[int]) -> tuple[tuple[int, int, int, int], ...] | None:
+    """Normalize ``(dim, start, stop, step)`` items to the builder's form: positive dims in
+    increasing order, start/stop clamped into the dim (Python slice rules), dims left whole
+    dropped. ``None`` when a step is not positive (not representable)."""
+    out: dict[int, tuple[int, int, int, int]] = {}
+    ndim = len(full_shape)
+    for dim, start, stop, step in items:
+        d = int(dim) % ndim
+        size = int(full_shape[d])
+        step = 1 if step is None else int(step)
+        if step <= 0:
+            return None
+        begin, end, step = slice(start, stop, step).indices(size)
+        end = max(end, begin)
+        if (begin, end, step) == (0, size, 1):
+            continue
+        if d in out:  # a second slice of an already sliced dim
+            return None
+        out[d] = (d, begin, end, step)
+    return tuple(out[d] for d in sorted(out))
+
+
+def pad_spec(pad: Sequence[int]) -> tuple[int, ...]:
+    """``F.pad`` pad list (last dim first) without the trailing ``(0, 0)`` pairs."""
+    pad = [int(p) for p in pad]
+    while len(pad) >= 2 and pad[-1] == 0 and pad[-2] == 0:
+        pad = pad[:-2]
+    return tuple(pad)
+
+
+def pair(value: Any) -> tuple[int, int]:
+    """``3 -> (3, 3)``, ``(3, 1) -> (3, 1)``, ``[3] -> (3, 3)``."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value[0], value[0]
+    return value[0], value[1]
