@@ -9,12 +9,27 @@ DESIGN.md. Entry points::
 """
 
 from cgnas.errors import (CgnasError, DataFileNotFoundError, InvalidArchitectureError,
-                          ShapeError, UnknownOperatorError)
+                          ModelImportError, ShapeError, UnknownOperatorError)
 from cgnas.data.tables import Benchmark, benchmark
 from cgnas.graph import CompGraph, GraphBuilder
 from cgnas.spaces import SearchSpace, space, space_names
 
 __version__ = "0.1.0"
 
+# importers load torch / onnx, so they are imported on first use (``import cgnas`` stays light)
+_LAZY = {"from_torch": "cgnas.graph.from_torch", "from_onnx": "cgnas.graph.onnx_io",
+         "export_onnx": "cgnas.graph.onnx_io"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cgnas' has no attribute {name!r}")
+
 __all__ = ["CompGraph", "GraphBuilder", "space", "space_names", "SearchSpace", "benchmark", "Benchmark", "CgnasError", "InvalidArchitectureError",
-           "UnknownOperatorError", "ShapeError", "DataFileNotFoundError"]
+           "UnknownOperatorError", "ShapeError", "DataFileNotFoundError", "ModelImportError",
+           "from_torch", "from_onnx", "export_onnx"]

@@ -8,7 +8,8 @@ Layout: ``<cache_dir>/<space>/`` holds ``meta.json`` and shards ``shard_00000.np
 * ``num_nodes``, ``num_edges`` ``[G]`` int32 and ``keys`` ``[G]`` canonical architecture keys.
 
 Shards are written atomically, so an interrupted build resumes where it stopped. ``meta.json``
-records the CG format version, the space's builder version and a digest of the table;
+records the CG format version, the operator vocabulary, the space's builder version and a
+digest of the table;
 if any differs the cache is stale and is rebuilt rather than misread.
 
 The cache directory is ``$CGNAS_CACHE`` or ``~/.cache/cgnas`` unless given.
@@ -35,6 +36,7 @@ from cgnas.data.paths import data_file
 from cgnas.data.tables import TABLES, benchmark, row_spec
 from cgnas.errors import CacheError, CgnasError
 from cgnas.graph.compgraph import FORMAT_VERSION
+from cgnas.graph.ops import OPS
 from cgnas.graph.features import RAW_COLUMNS, edge_index, features_from_raw, raw_node_columns
 from cgnas.utils import atomic_write, atomic_write_text
 
@@ -145,8 +147,8 @@ class CGCache:
     def _expected_meta(self, n_rows: int) -> dict[str, Any]:
         from cgnas.spaces import space
         return {"space": self.space, "format_version": FORMAT_VERSION,
-                "builder_version": getattr(space(self.space), "builder_version", 1),
-                "raw_columns": list(RAW_COLUMNS), "shard_rows": SHARD_ROWS,
+                "builder_version": space(self.space).builder_version,
+                "raw_columns": list(RAW_COLUMNS), "vocabulary": list(OPS), "shard_rows": SHARD_ROWS,
                 "table_sha1": _table_digest(self.table_path), "rows": n_rows}
 
     def _meta(self) -> dict[str, Any] | None:

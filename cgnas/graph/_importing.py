@@ -1,8 +1,9 @@
 """Pieces shared by the model importers (:mod:`~cgnas.graph.from_torch`,
 :mod:`~cgnas.graph.onnx_io`), so that both write the same canonical CG:
 
-* :class:`Assembler` collects nodes, then fuses ``x * sigmoid(x)`` into ``silu``, merges
-  chained transposes (the ONNX exporter does) and drops nodes that no output depends on;
+* :class:`Assembler` collects nodes, then fuses ``x * sigmoid(x)`` into ``silu`` (and
+  ``x * hardsigmoid(x)`` into ``hswish``), merges
+  chained transposes (the ONNX exporter does) and chained reshapes and drops nodes that no output depends on;
 * :func:`scalar` stores constants as the shortest decimal of their float32 value;
 * :func:`reshape_kind`, :func:`mean_op`, :func:`slice_spec`, :func:`pad_spec` normalize
   shape ops the same way on both paths.
@@ -35,6 +36,10 @@ def unknown_error(kind: str, target: str, node: str, hint: str = "") -> UnknownO
         f"pass allow_unknown=True to map it to the 'unknown' token")
 
 
+_GATED = {"sigmoid": "silu", "hsigmoid": "hswish"}
+"""``x * gate(x)`` written out (or exported before opset 14, for hardswish) -> one op."""
+
+
 class Assembler:
     """Collects CG nodes in topological order and finishes the graph canonically."""
 
@@ -54,7 +59,8 @@ class Assembler:
         return len(self.ops) - 1
 
     def finish(self) -> CompGraph:
-        """Canonicalize (fuse ``silu``, merge chained transposes), drop dead nodes, renumber."""
+        """Canonicalize (fuse ``silu``/``hswish``, merge chained transposes and reshapes), drop
+        dead nodes, renumber."""
         n = len(self.ops)
         ops, ins, attrs = self.ops, self.inputs, self.attrs
         consumers = [0] * n
@@ -66,9 +72,9 @@ class Assembler:
             if ops[i] == "mul" and len(ins[i]) == 2:
                 a, b = ins[i]
                 for x, s in ((a, b), (b, a)):
-                    if (ops[s] == "sigmoid" and ins[s] == (x,) and consumers[s] == 1
+                    if (ops[s] in _GATED and ins[s] == (x,) and consumers[s] == 1
                             and self.shapes[x] == self.shapes[i]):
-                        ops[i], ins[i], attrs[i] = "silu", (x,), {}
+                        ops[i], ins[i], attrs[i] = _GATED[ops[s]], (x,), {}
                         consumers[s] = 0
                         break
             elif ops[i] == "transpose":
@@ -80,6 +86,17 @@ class Assembler:
                     consumers[j] = 0
                     if perm == tuple(range(len(perm))):
                         alias[i] = ins[j][0]
+            elif ops[i] in ("reshape", "flatten"):
+                j = ins[i][0]
+                if ops[j] in ("reshape", "flatten") and consumers[j] == 1:  # one reshape
+                    src = ins[j][0]
+                    ins[i] = (src,)
+                    consumers[j] = 0
+                    kind = reshape_kind((1,) + self.shapes[src], (1,) + self.shapes[i])
+                    if kind == "elide":
+                        alias[i] = src
+                    else:
+                        ops[i], attrs[i] = kind, {"start_dim": 1} if kind == "flatten" else {}
 
         def resolve(j: int) -> int:
             while j in alias:

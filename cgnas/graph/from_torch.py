@@ -26,15 +26,17 @@ batch dim is then dropped. Each fx node maps onto the vocabulary of
 
 Anything else raises :class:`~cgnas.errors.UnknownOperatorError` naming the operator and
 the fx node, or becomes an ``unknown`` node (attrs ``target``) with ``allow_unknown=True``.
-Nodes that no output depends on are dropped, and ``x * sigmoid(x)`` is written ``silu``
+Nodes that no output depends on are dropped, ``x * sigmoid(x)`` is written ``silu`` (and
+``x * hardsigmoid(x)`` ``hswish``), chained transposes and chained reshapes become one node
 (see :mod:`cgnas.graph._importing`), so that ``from_torch`` and :func:`cgnas.from_onnx` of
-the same network agree.
+the same network agree. Scalars are stored as float32 shortest decimals (``x * 0.1`` has
+``value`` 0.1, ``x / c`` has ``1/float32(c)``), as ONNX stores them. ``from_torch(cg.to_torch(),
+(1,) + cg.shapes[0]) == cg`` for builder graphs.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 import operator
 from typing import Any, Callable, Sequence
 
@@ -43,7 +45,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.node import map_aggregate, map_arg
 
-from cgnas.errors import CgnasError, ModelImportError, UnknownOperatorError
+from cgnas.errors import CgnasError, ModelImportError
 from cgnas.graph._importing import (Assembler, mean_op, pad_spec, pair, reciprocal,
                                     reshape_kind, scalar, slice_spec, unknown_error)
 from cgnas.graph.compgraph import CompGraph
@@ -233,7 +235,10 @@ class _Converter:
                 return v
         return None
 
-    def emit(self, n: fx.Node, op: str, inputs: Sequence[int], attrs: dict[str, Any] | None = None) -> int:
+    def emit(self, n: fx.Node, op: str, inputs: Sequence[int | None],
+             attrs: dict[str, Any] | None = None) -> int | None:
+        if any(i is None for i in inputs):  # an operand that is not an activation
+            return self.unknown(n, _display(n.target), hint=" with an operand that is not an activation")
         full = self.full(n)
         i = self.asm.add(op, inputs, full[1:], attrs)
         self.vals[n] = i
@@ -310,17 +315,26 @@ class _Converter:
                 self.vals[n] = None  # sizes, shapes, python values: not CG nodes
             elif not self.depends_on_input(n):
                 self.vals[n] = _Const(n.meta.get("cg_scalar"), self.param_source(n))
-            elif n.op == "call_module":
-                self.call_module(n)
-            elif n.op == "call_function":
-                self.call_function(n)
-            elif n.op == "call_method":
-                self.call_method(n)
-            else:  # pragma: no cover - fx has no other node kinds
-                raise ModelImportError(f"unexpected fx node kind {n.op!r} ({n.name})")
+            else:
+                self.convert(n)
         for i in outputs:
             self.asm.add("output", (i,), self.asm.shapes[i])
         return self.asm.finish()
+
+    def convert(self, n: fx.Node) -> None:
+        handler = {"call_module": self.call_module, "call_function": self.call_function,
+                   "call_method": self.call_method}.get(n.op)
+        if handler is None:  # pragma: no cover - fx has no other node kinds
+            raise ModelImportError(f"unexpected fx node kind {n.op!r} ({n.name})")
+        try:
+            handler(n)
+        except CgnasError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            # a known op called in a way the mapping does not cover
+            target = _module_name(self.gm.get_submodule(str(n.target))) \
+                if n.op == "call_module" else _display(n.target)
+            self.unknown(n, target, hint=" when called with these arguments")
 
     def depends_on_input(self, n: fx.Node) -> bool:
         found = False
@@ -391,7 +405,7 @@ class _Converter:
         xi = self.idx(x)
         name = _module_name(m)
         if xi is None or len([a for a in n.args if isinstance(a, fx.Node)]) != 1 or n.kwargs:
-            return self.unknown(n, name, "module", " with these arguments")
+            return self.unknown(n, name, "module", " when called with these arguments")
         if isinstance(m, nn.Conv2d):
             attrs = None
             if m.padding_mode == "zeros":
@@ -648,11 +662,16 @@ class _Converter:
         self.emit(n, op, (self.idx(x),), attrs)
 
     def concat(self, n: fx.Node, tensors: Sequence[Any], dim: int) -> None:
-        idxs = [self.idx(t) for t in tensors]
+        if isinstance(tensors, fx.Node) and isinstance(self.vals.get(tensors), _Multi):
+            v = self.vals[tensors]  # torch.cat(x.chunk(2))
+            idxs = [self.multi_item(n, v, k, tensors) for k in range(len(tensors.meta["cg_meta"]))]
+        else:
+            idxs = [self.idx(t) for t in tensors]
         if any(i is None for i in idxs):
             return self.unknown(n, "torch.cat with a constant tensor")
         if len(idxs) == 1:
-            return self.alias(n, tensors[0])
+            self.vals[n] = idxs[0]
+            return None
         self.emit(n, "concat", idxs, {"axis": int(dim) % len(self.full(n))})
 
     def getitem(self, n: fx.Node, x: Any, index: Any) -> None:
@@ -726,6 +745,11 @@ class _Converter:
         self.emit(n, "pad", (self.idx(x),), {"pad": spec, "value": scalar(value or 0.0)})
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _input_shapes(input_shape: Any) -> list[tuple[int, ...]]:
     if input_shape and all(isinstance(s, (list, tuple)) for s in input_shape):
         return [tuple(int(d) for d in s) for s in input_shape]
@@ -786,7 +810,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
         raise
     except Exception as exc:
         raise ModelImportError(
-            f"torch.fx could not trace {cls_name}: {type(exc).__name__}: {exc}. "
+            f"torch.fx could not trace {cls_name}: {type(exc).__name__}: {_first_line(exc)}. "
             f"Symbolic tracing needs a forward whose structure does not depend on tensor "
             f"values (no `if x.sum() > 0:` or loops over tensor data); move such code into a "
             f"small nn.Module of its own, or export the model to ONNX and use cgnas.from_onnx"
@@ -808,7 +832,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
         where = f" at node {node.name!r} ({_display(node.target)})" if node is not None else ""
         raise ModelImportError(
             f"the forward pass of {cls_name} on input shape {tuple(shapes[0]) if len(shapes) == 1 else shapes} "
-            f"failed{where}: {type(exc).__name__}: {exc}. Check that input_shape (batch dim "
+            f"failed{where}: {type(exc).__name__}: {_first_line(exc)}. Check that input_shape (batch dim "
             f"included) is what the model expects") from exc
     finally:
         for m, mode in modes:

@@ -11,7 +11,9 @@ of the network (e.g. two poolings of one tensor) stay two nodes.
 1. shape computations (``Shape``, ``Gather``, ``Concat``, ... on static shapes) and
    constants are evaluated with numpy; initializers and ``Constant`` nodes are weights or
    constants, never nodes; ONNX shape inference gives every other tensor's shape;
-2. ``x * 0.5 * (1 + erf(x / sqrt 2))`` (the pre-opset-20 export of GELU) becomes ``Gelu``;
+2. ``x * 0.5 * (1 + erf(x / sqrt 2))`` (the pre-opset-20 export of GELU) becomes ``Gelu``
+   (``x * sigmoid(x)`` -> ``silu`` and ``x * hardsigmoid(x)`` -> ``hswish`` as in
+   :mod:`cgnas.graph._importing`);
 3. each remaining node maps onto the vocabulary the way :func:`cgnas.from_torch` maps the
    torch code it came from: ``Conv`` -> ``conv``, ``Gemm`` and ``MatMul`` by a constant
    (+ ``Add`` of a constant bias) -> ``linear``, ``MatMul`` of two tensors -> ``matmul``,
@@ -24,10 +26,13 @@ of the network (e.g. two poolings of one tensor) stay two nodes.
    -> no node. Anything else raises :class:`~cgnas.errors.UnknownOperatorError`, or maps to
    ``unknown`` with ``allow_unknown=True``.
 
-Known limits: a batch/layer norm's ``affine`` flag is read from whether its scale is an
-initializer (a parameter) or an exporter-made ``Constant``; models optimized by other tools
-may lose that distinction, and a graph whose exporter already merged duplicate operations
-cannot be split again.
+Known limits (where a file cannot tell what the torch code was): a norm's ``affine`` flag
+is read from whether its scale is an initializer or an exporter-made constant of ones (with
+zero bias); files written by an eval-mode exporter have batch norms folded into convs, and
+files whose exporter merged duplicate operations (CSE) or fused transposes cannot be split
+again; ``AdaptiveAvgPool2d(k)`` with ``k > 1`` arrives as ``AveragePool``; before opset 17
+``LayerNormalization`` is decomposed into primitive ops (``Pow``, ``Sqrt``: unknown); input
+dims other than the batch must be static.
 """
 
 from __future__ import annotations
@@ -238,11 +243,12 @@ def _fold(op: str, a: dict[str, Any], xs: list[np.ndarray | None], opset: int) -
         else:
             starts, ends = a["starts"], a["ends"]
             axes, steps = a.get("axes", list(range(len(starts)))), [1] * len(starts)
-        index = [slice(None)] * x.ndim
+        out = x
         for s, e, ax, st in zip(starts, ends, axes, steps):
-            size = x.shape[ax]
-            index[ax] = slice(*slice(int(s), int(e), int(st)).indices(size))
-        return [x[tuple(index)]]
+            ax = int(ax) % x.ndim
+            keep = list(range(*slice(int(s), int(e), int(st)).indices(x.shape[ax])))
+            out = np.take(out, np.asarray(keep, dtype=np.int64), axis=ax)
+        return [out]
     if op == "Transpose":
         return [np.transpose(x, a.get("perm"))]
     if op == "ConstantOfShape":
@@ -519,8 +525,10 @@ class _OnnxConverter:
     def const(self, name: str) -> np.ndarray | None:
         return self.g.consts.get(name) if name else None
 
-    def emit(self, n: _Node, op: str, inputs: Sequence[int], attrs: dict[str, Any] | None = None,
-             out: str | None = None) -> int:
+    def emit(self, n: _Node, op: str, inputs: Sequence[int | None],
+             attrs: dict[str, Any] | None = None, out: str | None = None) -> int | None:
+        if any(i is None for i in inputs):  # an operand that is not an activation
+            return self.unknown(n, hint=" with an operand that is not an activation")
         out = out or n.outputs[0]
         i = self.asm.add(op, inputs, self.full(out, n)[1:], attrs)
         self.val[out] = i
@@ -558,12 +566,27 @@ class _OnnxConverter:
                                            f"could not be evaluated")
                 self.unknown(n)
                 continue
-            self.convert(k, n)
+            try:
+                self.convert(k, n)
+            except CgnasError:
+                raise
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+                self.unknown(n, hint=" with these inputs or attributes")
         for o in g.outputs:
             if o in self.val:
                 i = self.val[o]
                 self.asm.add("output", (i,), self.asm.shapes[i])
         return self.asm.finish()
+
+    def affine(self, names: Sequence[str]) -> bool:
+        """A norm's scale/bias are learned when they are initializers (parameters); the
+        exporter writes ``affine=False`` as ``Constant`` ones and zeros."""
+        if names and names[0] in self.g.params:
+            return True
+        scale = self.const(names[0]) if names else None
+        bias = self.const(names[1]) if len(names) > 1 else None
+        trivial = (scale is None or bool(np.all(scale == 1))) and (bias is None or bool(np.all(bias == 0)))
+        return not trivial
 
     def attr_pair(self, n: _Node, key: str, default: int) -> tuple[int, int]:
         v = n.attrs.get(key)
@@ -628,12 +651,12 @@ class _OnnxConverter:
                 "dilation": self.attr_pair(n, "dilations", 1), "groups": int(a.get("group", 1)),
                 "bias": len(ins) > 2 and ins[2] != ""})
         if op == "BatchNormalization":
-            return self.emit(n, "batchnorm", (xi,), {"affine": ins[1] in self.g.params})
+            return self.emit(n, "batchnorm", (xi,), {"affine": self.affine(ins[1:3])})
         if op == "LayerNormalization":
             full = self.full(x)
             axis = int(a.get("axis", -1)) % len(full)
             return self.emit(n, "layernorm", (xi,), {"normalized_shape": full[axis:],
-                                                     "affine": ins[1] in self.g.params})
+                                                     "affine": self.affine(ins[1:3])})
         if op == "Gemm":
             w = self.const(ins[1])
             if xi is None or w is None or a.get("transA", 0):

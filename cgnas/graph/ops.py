@@ -15,8 +15,9 @@ Conventions:
 * Scalar constants (``scale``/``shift`` values) are stored as the shortest decimal of their
   float32 value (``float(str(numpy.float32(c)))``), so that torch code and its ONNX export
   (which stores float32 constants) give equal attrs; ``x / c`` is ``scale`` by ``1/c``.
-* ``x * sigmoid(x)`` (the sigmoid used only there) is ``silu``, whichever way it was written
-  or exported.
+* ``x * sigmoid(x)`` (the sigmoid used only there) is ``silu`` and ``x * hardsigmoid(x)`` is
+  ``hswish``, whichever way they were written or exported; chained transposes and chained
+  reshapes are one node (the ONNX exporter merges them).
 * ``unknown`` stays the last entry; ops added later are inserted before it.
 """
 

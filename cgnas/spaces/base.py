@@ -25,6 +25,8 @@ class SearchSpace(ABC, Generic[Arch]):
     description: str = ""
     size: int | None = None
     """Number of distinct architectures in the space, when known."""
+    builder_version: int = 1
+    """Bump when :meth:`to_cg` changes the graphs it builds: CG caches of older versions are rebuilt."""
 
     def parse(self, spec: Any) -> Arch:
         """An architecture from its text form (or the space's dict form); validated.

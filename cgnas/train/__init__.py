@@ -1,0 +1,1 @@
+"""Training: contrastive pre-training of the encoder, head training and fine-tuning."""
