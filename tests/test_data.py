@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cgnas
-from cgnas.data.paths import DEFAULT_DATA_DIR, data_dir, data_file
+from cgnas.data.paths import DEFAULT_DATA_DIR, data_dir
 from cgnas.errors import CgnasError, DataFileNotFoundError
 
 

@@ -29,6 +29,30 @@ def reciprocal(value: Any) -> float:
     return scalar(1.0 / float(np.float32(float(value))))
 
 
+ALIAS = "alias"
+
+
+def scalar_operand(op: str, value: float, const_first: bool) -> str | tuple[str, dict[str, Any]] | None:
+    """How an importer represents ``x <op> c`` (or ``c <op> x`` when ``const_first``).
+
+    Returns :data:`ALIAS` for a no-op (``x + 0``, ``x * 1``, ``x - 0``, ``x / 1``), an
+    ``(op, attrs)`` pair (``shift``, ``scale`` or ``zero``), or ``None`` when the vocabulary
+    has no op for it (``c - x``, ``c / x``).
+    """
+    if (op == "add" and value == 0) or (op == "mul" and value == 1) or (
+            not const_first and ((op == "sub" and value == 0) or (op == "div" and value == 1))):
+        return ALIAS
+    if op == "add":
+        return "shift", {"value": scalar(value)}
+    if op == "sub" and not const_first:
+        return "shift", {"value": scalar(-value)}
+    if op == "mul":
+        return ("zero", {}) if value == 0 else ("scale", {"value": scalar(value)})
+    if op == "div" and not const_first and value != 0:
+        return "scale", {"value": reciprocal(value)}
+    return None
+
+
 def unknown_error(kind: str, target: str, node: str, hint: str = "") -> UnknownOperatorError:
     """The error every importer raises for an operator outside the vocabulary."""
     return UnknownOperatorError(

@@ -17,7 +17,7 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple
 
 from cgnas.errors import CgnasError, ShapeError
 from cgnas.graph.ops import VOCAB, WEIGHTED_OPS

@@ -46,7 +46,7 @@ from torch import fx, nn
 from torch.fx.node import map_aggregate, map_arg
 
 from cgnas.errors import CgnasError, ModelImportError
-from cgnas.graph._importing import (Assembler, mean_op, pad_spec, pair, reciprocal,
+from cgnas.graph._importing import (ALIAS, Assembler, mean_op, pad_spec, pair, scalar_operand,
                                     reshape_kind, scalar, slice_spec, unknown_error)
 from cgnas.graph.compgraph import CompGraph
 
@@ -601,19 +601,11 @@ class _Converter:
             what = "a parameter" if isinstance(self.vals.get(const), _Const) and \
                 self.vals[const].param else "a constant tensor"
             return self.unknown(n, f"{target} with {what} operand")
-        if (op == "add" and c == 0) or (op == "mul" and c == 1) or (
-                not const_first and ((op == "sub" and c == 0) or (op == "div" and c == 1))):
-            return self.alias(n, a if ai is not None else b)  # x + 0, x * 1: no-ops
-        if op == "add":
-            return self.emit(n, "shift", (tensor,), {"value": scalar(c)})
-        if op == "sub" and not const_first:
-            return self.emit(n, "shift", (tensor,), {"value": scalar(-c)})
-        if op == "mul":
-            if c == 0:
-                return self.emit(n, "zero", (tensor,))
-            return self.emit(n, "scale", (tensor,), {"value": scalar(c)})
-        if op == "div" and not const_first and c != 0:
-            return self.emit(n, "scale", (tensor,), {"value": reciprocal(c)})
+        rule = scalar_operand(op, c, const_first)
+        if rule == ALIAS:
+            return self.alias(n, a if ai is not None else b)
+        if rule is not None:
+            return self.emit(n, rule[0], (tensor,), rule[1])
         return self.unknown(n, f"{target} with the constant first")
 
     def weighted(self, n: fx.Node, op: str, x: Any, weight: Any, attrs: dict[str, Any],

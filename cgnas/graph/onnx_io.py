@@ -47,7 +47,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from cgnas.errors import CgnasError, ModelImportError
-from cgnas.graph._importing import (Assembler, mean_op, pad_spec, reciprocal, reshape_kind,
+from cgnas.graph._importing import (ALIAS, Assembler, mean_op, pad_spec, reshape_kind, scalar_operand,
                                     scalar, slice_spec, unknown_error)
 from cgnas.graph.compgraph import CompGraph
 
@@ -304,7 +304,6 @@ class _Graph:
     """An ONNX graph after folding: live nodes, constants, static shapes."""
 
     def __init__(self, model) -> None:
-        import onnx
         from onnx import numpy_helper
 
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
@@ -354,7 +353,6 @@ class _Graph:
         return model
 
     def _rebuild(self, model, nodes: list[_Node]):
-        import onnx
         from onnx import helper, numpy_helper
 
         used = {i for n in nodes for i in n.inputs if i in self.consts}
@@ -769,19 +767,11 @@ class _OnnxConverter:
             what = "a parameter" if cname in self.g.params else "a constant tensor"
             return self.unknown(n, f"{n.op} with {what} operand")
         value = float(c.reshape(-1)[0])
-        if (op == "add" and value == 0) or (op == "mul" and value == 1) or (
-                not const_first and ((op == "sub" and value == 0) or (op == "div" and value == 1))):
-            return self.alias(n, a if ai is not None else b)  # x + 0, x * 1: no-ops
-        if op == "add":
-            return self.emit(n, "shift", (tensor,), {"value": scalar(value)})
-        if op == "sub" and not const_first:
-            return self.emit(n, "shift", (tensor,), {"value": scalar(-value)})
-        if op == "mul":
-            if value == 0:
-                return self.emit(n, "zero", (tensor,))
-            return self.emit(n, "scale", (tensor,), {"value": scalar(value)})
-        if op == "div" and not const_first and value != 0:
-            return self.emit(n, "scale", (tensor,), {"value": reciprocal(value)})
+        rule = scalar_operand(op, value, const_first)
+        if rule == ALIAS:
+            return self.alias(n, a if ai is not None else b)
+        if rule is not None:
+            return self.emit(n, rule[0], (tensor,), rule[1])
         return self.unknown(n, f"{n.op} with the constant first")
 
     def slice(self, n: _Node) -> None:

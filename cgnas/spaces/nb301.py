@@ -399,7 +399,7 @@ def build_cg(g: Genotype, C: int = 32, layers: int = 8, num_classes: int = 10,
     c_curr = 3 * C
     stem = b.bn(b.conv(b.input, c_curr, k=3, padding=1))
     s0 = s1 = stem
-    c_pp, c_p, c_curr = c_curr, c_curr, C
+    c_curr = C  # channel counts of s0/s1 are read off the graph by the builder
     reduction_prev = False
     for i in range(layers):
         reduction = i in (layers // 3, 2 * layers // 3)
@@ -408,7 +408,6 @@ def build_cg(g: Genotype, C: int = 32, layers: int = 8, num_classes: int = 10,
         pairs, concat = (g.reduce, g.reduce_concat) if reduction else (g.normal, g.normal_concat)
         out = _cell(b, pairs, concat, s0, s1, c_curr, reduction, reduction_prev)
         s0, s1 = s1, out
-        c_pp, c_p = c_p, len(concat) * c_curr
         reduction_prev = reduction
     y = b.linear(b.global_avgpool(s1), num_classes)
     return b.build(y)
