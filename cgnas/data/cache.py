@@ -5,7 +5,8 @@ Layout: ``<cache_dir>/<space>/`` holds ``meta.json`` and shards ``shard_00000.np
 
 * ``raw``  ``[sum N, len(RAW_COLUMNS)]`` int32 node attributes (op index, shapes, kernel, ...),
 * ``edges`` ``[2, sum E]`` int32 (source, consumer) indices local to each graph,
-* ``num_nodes``, ``num_edges`` ``[G]`` int32 and ``keys`` ``[G]`` canonical architecture keys.
+* ``num_nodes``, ``num_edges`` ``[G]``, ``keys`` ``[G]`` canonical architecture keys, and
+  ``params``, ``macs`` ``[G]`` of each network.
 
 Shards are written atomically, so an interrupted build resumes where it stopped. ``meta.json``
 records the CG format version, the operator vocabulary, the space's builder version and a
@@ -23,24 +24,24 @@ import os
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
+from cgnas.data.graphset import GraphSet
 from cgnas.data.paths import data_file
 from cgnas.data.tables import TABLES, benchmark, row_spec
 from cgnas.errors import CacheError, CgnasError
 from cgnas.graph.compgraph import FORMAT_VERSION
 from cgnas.graph.ops import OPS
-from cgnas.graph.features import RAW_COLUMNS, edge_index, features_from_raw, raw_node_columns
+from cgnas.graph.features import RAW_COLUMNS
 from cgnas.utils import atomic_write, atomic_write_text
 
 SHARD_ROWS = 500
+SHARD_FIELDS = ("keys", "raw", "edges", "num_nodes", "num_edges", "params", "macs")
 CACHE_ENV_VAR = "CGNAS_CACHE"
 
 
@@ -50,45 +51,6 @@ def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get(CACHE_ENV_VAR)
     return Path(env) if env else Path.home() / ".cache" / "cgnas"
-
-
-@dataclass
-class GraphSet:
-    """Packed CGs of many architectures (one benchmark's rows, in table order).
-
-    ``raw[node_ptr[g]:node_ptr[g+1]]`` are graph ``g``'s node attributes and
-    ``edges[:, edge_ptr[g]:edge_ptr[g+1]]`` its edges (local indices).
-    """
-
-    space: str
-    keys: np.ndarray
-    raw: np.ndarray
-    edges: np.ndarray
-    node_ptr: np.ndarray
-    edge_ptr: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def num_nodes(self, g: int) -> int:
-        return int(self.node_ptr[g + 1] - self.node_ptr[g])
-
-    def graph_arrays(self, g: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(raw [N, C], edges [2, E])`` of graph ``g``."""
-        return (self.raw[self.node_ptr[g]:self.node_ptr[g + 1]],
-                self.edges[:, self.edge_ptr[g]:self.edge_ptr[g + 1]])
-
-    def pyg(self, g: int):
-        """Graph ``g`` as a ``torch_geometric.data.Data`` (same fields as ``CompGraph.to_pyg``)."""
-        from torch_geometric.data import Data
-
-        raw, edges = self.graph_arrays(g)
-        ops, feats = features_from_raw(raw)
-        return Data(op=torch.from_numpy(ops), x=torch.from_numpy(feats),
-                    edge_index=torch.from_numpy(edges.astype(np.int64)), num_nodes=len(raw))
-
-    def __iter__(self) -> Iterator:
-        return (self.pyg(g) for g in range(len(self)))
 
 
 def _table_digest(path: Path) -> str:
@@ -104,25 +66,21 @@ def _build_shard(space_name: str, specs: Sequence[Any], out: str) -> tuple[str, 
     from cgnas.spaces import space
 
     sp = space(space_name)
-    keys, raws, edges, n_nodes, n_edges = [], [], [], [], []
-    for spec in specs:
-        arch = sp.parse(spec)
-        cg = sp.to_cg(arch)
-        keys.append(sp.key(arch))
-        raws.append(raw_node_columns(cg))
-        edges.append(edge_index(cg))
-        n_nodes.append(len(cg))
-        n_edges.append(cg.num_edges)
+    archs = [sp.parse(spec) for spec in specs]
+    graphs = GraphSet.from_cgs([sp.to_cg(a) for a in archs], space_name, keys=[sp.key(a) for a in archs])
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, keys=np.asarray(keys), raw=np.concatenate(raws).astype(np.int32),
-                                edges=np.concatenate(edges, axis=1).astype(np.int32),
-                                num_nodes=np.asarray(n_nodes, dtype=np.int32),
-                                num_edges=np.asarray(n_edges, dtype=np.int32))
+            np.savez_compressed(fh, keys=graphs.keys, raw=graphs.raw, edges=graphs.edges,
+                                num_nodes=graphs.num_nodes, num_edges=graphs.num_edges,
+                                params=graphs.params, macs=graphs.macs)
 
     atomic_write(out, write)
-    return out, sum(n_nodes), sum(n_edges)
+    return out, int(graphs.node_ptr[-1]), int(graphs.edge_ptr[-1])
+
+
+def _spectra_chunk(graphs: GraphSet, kind: str, length: int) -> np.ndarray:
+    return graphs.spectra(kind, length)
 
 
 class CGCache:
@@ -149,6 +107,7 @@ class CGCache:
         return {"space": self.space, "format_version": FORMAT_VERSION,
                 "builder_version": space(self.space).builder_version,
                 "raw_columns": list(RAW_COLUMNS), "vocabulary": list(OPS), "shard_rows": SHARD_ROWS,
+                "shard_fields": list(SHARD_FIELDS),
                 "table_sha1": _table_digest(self.table_path), "rows": n_rows}
 
     def _meta(self) -> dict[str, Any] | None:
@@ -237,16 +196,54 @@ class CGCache:
                 break
             try:
                 with np.load(path) as z:
-                    parts.append({k: z[k] for k in ("keys", "raw", "edges", "num_nodes", "num_edges")})
+                    parts.append({k: z[k] for k in SHARD_FIELDS})
             except (OSError, ValueError, KeyError) as exc:
                 raise CacheError(f"corrupt cache shard {path} ({exc}); delete it and rerun "
                                  f"`cgnas cache --space {self.space}`") from exc
         if not parts:
             raise CacheError(f"CG cache of {self.space} in {self.dir} has no shard yet")
-        num_nodes = np.concatenate([p["num_nodes"] for p in parts])
-        num_edges = np.concatenate([p["num_edges"] for p in parts])
-        return GraphSet(self.space, np.concatenate([p["keys"] for p in parts]),
-                        np.concatenate([p["raw"] for p in parts]),
-                        np.concatenate([p["edges"] for p in parts], axis=1),
-                        np.concatenate([[0], np.cumsum(num_nodes)]),
-                        np.concatenate([[0], np.cumsum(num_edges)]))
+        return GraphSet.concat([GraphSet(self.space, p["keys"], p["raw"], p["edges"],
+                                         np.concatenate([[0], np.cumsum(p["num_nodes"])]),
+                                         np.concatenate([[0], np.cumsum(p["num_edges"])]),
+                                         p["params"], p["macs"])
+                                for p in parts])
+
+    # ------------------------------------------------------------- spectra
+    def spectra(self, kind: str = "normalized", length: int = 64, workers: int | None = None,
+                progress: bool = True) -> np.ndarray:
+        """``[G, length]`` Laplacian spectra of all cached graphs, computed once and stored.
+
+        Raises:
+            CacheError: the CG cache itself is missing, stale or incomplete.
+        """
+        graphs = self.load()
+        path = self.dir / f"spectra_{kind}_{length}.npy"
+        if path.is_file():
+            try:
+                stored = np.load(path)
+                if stored.shape == (len(graphs), length):
+                    return stored
+            except (OSError, ValueError):
+                pass  # unreadable: recompute below
+        chunks = np.array_split(np.arange(len(graphs)), max(1, len(graphs) // 250))
+        workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
+        parts: list[np.ndarray] = []
+        with tqdm(total=len(graphs), desc=f"spectra {self.space}", unit="cg", disable=not progress) as bar:
+            if workers == 1:
+                for c in chunks:
+                    parts.append(_spectra_chunk(graphs.subset(c), kind, length))
+                    bar.update(len(c))
+            else:
+                with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                    for c, part in zip(chunks, pool.map(_spectra_chunk, (graphs.subset(c) for c in chunks),
+                                                        [kind] * len(chunks), [length] * len(chunks))):
+                        parts.append(part)
+                        bar.update(len(c))
+        result = np.concatenate(parts)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.save(fh, result)
+
+        atomic_write(path, write)
+        return result

@@ -3,25 +3,33 @@
 Node input: ``h_v^0 = E[op_v] + W_x x_v`` (op-type embedding plus a projection of the 12
 shape/attribute features of :mod:`cgnas.graph.features`).
 
-Layers (``num_layers`` of :class:`DirectedSAGELayer`) pass messages both along and against
+Layers (``num_layers`` of :class:`DirectedMeanLayer`) pass messages both along and against
 the data flow, because a node's role depends on what feeds it and on what consumes it:
 
     h_v' = h_v + ReLU(LayerNorm(W_self h_v + W_in mean_{u->v} h_u + W_out mean_{v->w} h_w))
 
+The two means are products with row-normalized sparse adjacency matrices (CSR), which on a
+CPU is several times faster than scatter-based message passing on these long, thin graphs.
+
 Readout: the concatenation of mean pooling and attention pooling
-``Σ_v softmax_v(a^T h_v) h_v`` over each graph's nodes, projected to ``embed_dim``.
+``Σ_v softmax_v(a^T h_v) h_v`` over each graph's nodes, then a 2-layer MLP to ``embed_dim``.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
-from torch_geometric.nn import AttentionalAggregation, MessagePassing, global_mean_pool
+from torch_geometric.nn import AttentionalAggregation, global_mean_pool
 
+from cgnas.data.graphset import GraphBatch
 from cgnas.graph.features import NUM_FEATURES
 from cgnas.graph.ops import OPS
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
 @dataclass(frozen=True)
@@ -34,31 +42,33 @@ class EncoderConfig:
         return asdict(self)
 
 
-class DirectedSAGELayer(MessagePassing):
+def mean_adjacency(src: torch.Tensor, dst: torch.Tensor, n: int) -> torch.Tensor:
+    """``[n, n]`` sparse CSR ``A`` with ``A[v, u] = 1/indeg(v)`` for each edge ``u -> v``."""
+    deg = torch.bincount(dst, minlength=n).clamp(min=1).to(torch.float32)
+    adj = torch.sparse_coo_tensor(torch.stack([dst, src]), 1.0 / deg[dst], (n, n)).coalesce()
+    return adj.to_sparse_csr()
+
+
+class DirectedMeanLayer(nn.Module):
     """One bidirectional mean-aggregation layer with a residual connection (see module doc).
 
-    Shapes: ``h [N, hidden]``, ``edge_index [2, E]`` -> ``[N, hidden]``.
+    Shapes: ``h [N, hidden]``, ``a_in, a_out [N, N]`` sparse -> ``[N, hidden]``.
     """
 
     def __init__(self, hidden: int) -> None:
-        super().__init__(aggr="mean")
+        super().__init__()
         self.self_lin = nn.Linear(hidden, hidden)
         self.in_lin = nn.Linear(hidden, hidden, bias=False)
         self.out_lin = nn.Linear(hidden, hidden, bias=False)
         self.norm = nn.LayerNorm(hidden)
 
-    def forward(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        from_producers = self.propagate(edge_index, x=h)
-        from_consumers = self.propagate(edge_index.flip(0), x=h)
-        update = self.self_lin(h) + self.in_lin(from_producers) + self.out_lin(from_consumers)
+    def forward(self, h: torch.Tensor, a_in: torch.Tensor, a_out: torch.Tensor) -> torch.Tensor:
+        update = self.self_lin(h) + self.in_lin(a_in @ h) + self.out_lin(a_out @ h)
         return h + torch.relu(self.norm(update))
 
 
 class GraphEncoder(nn.Module):
-    """CG batch -> graph embeddings ``[B, embed_dim]``.
-
-    Input: a PyG ``Batch`` with ``op [N]`` (long), ``x [N, 12]``, ``edge_index [2, E]``, ``batch [N]``.
-    """
+    """:class:`GraphBatch` -> graph embeddings ``[B, embed_dim]``."""
 
     def __init__(self, config: EncoderConfig = EncoderConfig()) -> None:
         super().__init__()
@@ -66,15 +76,18 @@ class GraphEncoder(nn.Module):
         h = config.hidden
         self.op_embedding = nn.Embedding(len(OPS), h)
         self.feature_proj = nn.Linear(NUM_FEATURES, h)
-        self.layers = nn.ModuleList(DirectedSAGELayer(h) for _ in range(config.num_layers))
+        self.layers = nn.ModuleList(DirectedMeanLayer(h) for _ in range(config.num_layers))
         self.attention_pool = AttentionalAggregation(gate_nn=nn.Linear(h, 1))
         self.readout = nn.Sequential(nn.Linear(2 * h, config.embed_dim), nn.ReLU(),
                                      nn.Linear(config.embed_dim, config.embed_dim))
 
-    def forward(self, batch) -> torch.Tensor:
+    def forward(self, batch: GraphBatch) -> torch.Tensor:
+        n = batch.op.shape[0]
+        src, dst = batch.edge_index
+        a_in, a_out = mean_adjacency(src, dst, n), mean_adjacency(dst, src, n)
         h = self.op_embedding(batch.op) + self.feature_proj(batch.x)
         for layer in self.layers:
-            h = layer(h, batch.edge_index)
-        pooled = torch.cat([global_mean_pool(h, batch.batch),
-                            self.attention_pool(h, batch.batch)], dim=1)
+            h = layer(h, a_in, a_out)
+        pooled = torch.cat([global_mean_pool(h, batch.batch, batch.num_graphs),
+                            self.attention_pool(h, batch.batch, dim_size=batch.num_graphs)], dim=1)
         return self.readout(pooled)
