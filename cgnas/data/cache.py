@@ -247,3 +247,22 @@ class CGCache:
 
         atomic_write(path, write)
         return result
+
+
+def labeled_graphs(space: str, metric: str | None = None, cache_root: str | os.PathLike | None = None,
+                   data_dir: str | os.PathLike | None = None, progress: bool = True,
+                   limit: int | None = None) -> tuple[GraphSet, np.ndarray]:
+    """The cached CGs of a benchmark and their labels, in table order; builds the cache if needed.
+
+    With ``limit`` only the first ``limit`` rows are used (and built), for quick runs.
+    """
+    cache = CGCache(space, root=cache_root, data_dir=data_dir)
+    labels = benchmark(space, metric=metric, data_dir=data_dir).labels
+    if limit is None:
+        if not cache.status()["complete"]:
+            cache.build(progress=progress)
+        return cache.load(), labels
+    cache.build(limit=limit, progress=progress)
+    graphs = cache.load(allow_partial=True)
+    n = min(limit, len(graphs))
+    return graphs.subset(np.arange(n)), labels[:n]

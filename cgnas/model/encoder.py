@@ -29,7 +29,6 @@ from cgnas.graph.features import NUM_FEATURES
 from cgnas.graph.ops import OPS
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,8 @@ class EncoderConfig:
 def mean_adjacency(src: torch.Tensor, dst: torch.Tensor, n: int) -> torch.Tensor:
     """``[n, n]`` sparse CSR ``A`` with ``A[v, u] = 1/indeg(v)`` for each edge ``u -> v``."""
     deg = torch.bincount(dst, minlength=n).clamp(min=1).to(torch.float32)
-    adj = torch.sparse_coo_tensor(torch.stack([dst, src]), 1.0 / deg[dst], (n, n)).coalesce()
+    adj = torch.sparse_coo_tensor(torch.stack([dst, src]), 1.0 / deg[dst], (n, n),
+                                  check_invariants=False).coalesce()
     return adj.to_sparse_csr()
 
 

@@ -1,0 +1,1 @@
+"""The experiments of DESIGN.md section 4, as functions the CLI runs."""

@@ -1,0 +1,159 @@
+"""Experiment 1: transfer rank correlation (DESIGN.md section 4).
+
+For a target family T, per seed ``s``:
+
+1. ``cl``: pre-train the encoder contrastively on the unlabeled CGs of T, train it with the
+   head on ``source_per_family`` labeled CGs of each other family, fine-tune on k labeled
+   CGs of T.
+2. ``gnn``: the same network and schedule without contrastive pre-training.
+3. ``target_only``: the same network trained from scratch on the k target labels (k >= 2).
+4. ``params`` / ``flops``: the real network's parameter count / MACs as the score.
+
+The k target samples are nested (the first k of one seeded permutation), and every method
+and k is scored on the same evaluation set: all target architectures outside the largest
+sample. Scores are Spearman's ρ (SRCC) and Kendall's τ against the target metric; rows
+report mean and standard deviation over seeds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from scipy.stats import kendalltau, spearmanr
+
+from cgnas.data.cache import CGCache, labeled_graphs
+from cgnas.data.graphset import GraphSet
+from cgnas.errors import CgnasError
+from cgnas.model.predictor import Predictor
+from cgnas.model.predictor_net import PredictorConfig
+from cgnas.train.pretrain import PretrainConfig
+from cgnas.train.supervised import TrainConfig
+
+FAMILIES = ("nb101", "nb201", "nb301")
+TARGET_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_test", "nb301": "val_acc"}
+SOURCE_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_val", "nb301": "val_acc"}
+METHODS = ("cl", "gnn", "target_only", "params", "flops")
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    target: str
+    samples: tuple[int, ...] = (0, 10, 20, 50, 100)
+    seeds: int = 5
+    metric: str | None = None
+    methods: tuple[str, ...] = METHODS
+    source_per_family: int = 4000
+    table_limit: int | None = None
+    """Use only the first N rows of each benchmark table (quick runs and tests)."""
+    predictor: PredictorConfig = field(default_factory=PredictorConfig)
+    pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(epochs=3))
+    fit: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=64, lr=1e-3))
+    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=100, batch_size=16, lr=5e-4, encoder_lr_scale=0.2))
+    target_only: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=200, batch_size=16, lr=1e-3))
+
+    def validate(self) -> None:
+        if self.target not in FAMILIES:
+            raise CgnasError(f"transfer target must be one of {', '.join(FAMILIES)}, not {self.target!r}")
+        unknown = set(self.methods) - set(METHODS)
+        if unknown:
+            raise CgnasError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
+        if any(k < 0 for k in self.samples) or self.seeds < 1:
+            raise CgnasError("--samples must be >= 0 and --seeds >= 1")
+
+
+def rank_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
+    """(Spearman ρ, Kendall τ); 0 for a constant prediction."""
+    if np.all(pred == pred[0]):
+        return 0.0, 0.0
+    return float(spearmanr(pred, true).statistic), float(kendalltau(pred, true).statistic)
+
+
+def source_graphs(target: str, per_family: int, seed: int, cache_root: Any, data_dir: Any,
+                  progress: bool, limit: int | None = None) -> tuple[GraphSet, np.ndarray, np.ndarray]:
+    """``per_family`` random labeled CGs of every family but ``target``, with labels and families."""
+    parts, labels, fams = [], [], []
+    for fam in FAMILIES:
+        if fam == target:
+            continue
+        graphs, y = labeled_graphs(fam, SOURCE_METRIC[fam], cache_root, data_dir, progress, limit)
+        idx = np.random.default_rng([seed, FAMILIES.index(fam)]).permutation(len(graphs))[:per_family]
+        parts.append(graphs.subset(idx))
+        labels.append(y[idx])
+        fams += [fam] * len(idx)
+    return GraphSet.concat(parts), np.concatenate(labels), np.asarray(fams)
+
+
+def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = None,
+                 data_dir: str | os.PathLike | None = None, progress: bool = True,
+                 log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
+    """Run the experiment; returns the ``transfer`` JSON of DESIGN.md section 5 (+ per-seed raw rows)."""
+    config.validate()
+    target = config.target
+    metric = config.metric or TARGET_METRIC[target]
+    graphs, labels = labeled_graphs(target, metric, cache_root, data_dir, progress, config.table_limit)
+    k_max = max(config.samples)
+    if k_max >= len(graphs):
+        raise CgnasError(f"--samples {k_max} leaves no {target} architecture to evaluate on")
+    spectra = None
+    if "cl" in config.methods:
+        kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
+        spectra = (graphs.spectra(kind, length) if config.table_limit is not None else
+                   CGCache(target, root=cache_root, data_dir=data_dir).spectra(kind, length, progress=progress))
+    raw: list[dict[str, Any]] = []
+    for seed in range(config.seeds):
+        start = time.perf_counter()
+        order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
+        eval_idx = order[k_max:]
+        eval_graphs, eval_y = graphs.subset(eval_idx), labels[eval_idx]
+
+        def score(method: str, k: int, pred: np.ndarray) -> None:
+            rho, tau = rank_scores(pred, eval_y)
+            raw.append({"method": method, "samples": k, "seed": seed, "spearman": rho, "kendall": tau})
+            log(f"seed {seed} {method:<11} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
+
+        for k in config.samples:
+            if "params" in config.methods:
+                score("params", k, eval_graphs.params.astype(np.float64))
+            if "flops" in config.methods:
+                score("flops", k, eval_graphs.macs.astype(np.float64))
+        transferred = [m for m in ("cl", "gnn") if m in config.methods]
+        if transferred:
+            src, src_y, src_fam = source_graphs(target, config.source_per_family, seed, cache_root,
+                                                data_dir, progress, config.table_limit)
+        for method in transferred:
+            pred = Predictor(config.predictor, seed=seed)
+            if method == "cl":
+                pred.pretrain(graphs, spectra, config.pretrain, progress=progress)
+            pred.fit(src, src_y, src_fam, config.fit, progress=progress)
+            for k in config.samples:
+                model = pred if k < 2 else pred.copy().finetune(
+                    graphs.subset(order[:k]), labels[order[:k]], config.finetune, progress=progress)
+                score(method, k, model.predict(eval_graphs))
+        if "target_only" in config.methods:
+            for k in config.samples:
+                if k >= 2:
+                    model = Predictor(config.predictor, seed=seed).finetune(
+                        graphs.subset(order[:k]), labels[order[:k]], config.target_only, progress=progress)
+                    score("target_only", k, model.predict(eval_graphs))
+        log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
+    return {"target": target, "metric": metric, "rows": summarize(raw), "runs": raw,
+            "eval_size": len(graphs) - k_max, "config": asdict(config)}
+
+
+def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and std over seeds of each (method, samples)."""
+    rows = []
+    keys = sorted({(r["method"], r["samples"]) for r in raw}, key=lambda mk: (METHODS.index(mk[0]), mk[1]))
+    for method, k in keys:
+        sel = [r for r in raw if r["method"] == method and r["samples"] == k]
+        rho = np.array([r["spearman"] for r in sel])
+        tau = np.array([r["kendall"] for r in sel])
+        rows.append({"method": method, "samples": k, "spearman_mean": round(float(rho.mean()), 4),
+                     "spearman_std": round(float(rho.std()), 4), "kendall_mean": round(float(tau.mean()), 4),
+                     "kendall_std": round(float(tau.std()), 4), "seeds": len(sel)})
+    return rows

@@ -1,0 +1,115 @@
+"""Predictor: pre-training with resume, fit/finetune/predict, checkpoints, a small transfer run."""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import cgnas
+from cgnas.data.graphset import GraphSet
+from cgnas.errors import CgnasError
+from cgnas.experiments.transfer import TransferConfig, run_transfer
+from cgnas.model import EncoderConfig, Predictor, PredictorConfig
+from cgnas.train.pretrain import PretrainConfig
+from cgnas.train.supervised import TrainConfig
+
+TINY = PredictorConfig(encoder=EncoderConfig(hidden=16, num_layers=2, embed_dim=16), head_hidden=16,
+                       projection_dim=8)
+
+
+@pytest.fixture(scope="module")
+def nb201_sample():
+    bench = cgnas.benchmark("nb201", metric="cifar10_test")
+    space = cgnas.space("nb201")
+    idx = np.random.default_rng(0).permutation(len(bench))[:160]
+    graphs = GraphSet.from_cgs([space.to_cg(bench.arch(i)) for i in idx], "nb201")
+    return graphs, bench.labels[idx]
+
+
+def test_pretrain_resume_equals_uninterrupted_run(nb201_sample, tmp_path, monkeypatch):
+    graphs, _ = nb201_sample
+    config = PretrainConfig(epochs=2, batch_size=32)
+    full = Predictor(TINY, seed=3).pretrain(graphs, config=config, progress=False)
+
+    ckpt = tmp_path / "enc.pt"
+    interrupted = Predictor(TINY, seed=3)
+    original_save = Predictor.save
+
+    def save_then_stop(self, path):
+        original_save(self, path)
+        raise KeyboardInterrupt  # simulate Ctrl-C right after the first epoch's checkpoint
+
+    monkeypatch.setattr(Predictor, "save", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.pretrain(graphs, config=config, checkpoint=ckpt, progress=False)
+    monkeypatch.setattr(Predictor, "save", original_save)
+
+    resumed = Predictor.load(ckpt)
+    assert resumed._pretrain_state["epoch"] == 0
+    resumed.pretrain(graphs, config=config, checkpoint=ckpt, progress=False)
+    for a, b in zip(full.net.state_dict().values(), resumed.net.state_dict().values()):
+        assert np.allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_fit_finetune_predict_save_load(nb201_sample, tmp_path):
+    graphs, labels = nb201_sample
+    train, test = np.arange(120), np.arange(120, 160)
+    pred = Predictor(TINY, seed=0).finetune(graphs.subset(train), labels[train],
+                                            TrainConfig(epochs=40, batch_size=16), progress=False)
+    out = pred.predict(graphs.subset(test))
+    assert out.shape == (40,)
+    assert spearmanr(out, labels[test]).statistic > 0.3
+    assert 0 < out.mean() < 100  # in label units (accuracy percent) after finetune
+    path = pred.save(tmp_path / "p.pt")
+    again = Predictor.load(path)
+    assert np.allclose(again.predict(graphs.subset(test)), out)
+    assert again.stage == "finetune"
+
+    # predict takes CompGraphs too
+    space = cgnas.space("nb201")
+    cg = space.to_cg(space.sample(__import__("random").Random(0)))
+    assert again.predict([cg]).shape == (1,)
+
+
+def test_checkpoint_errors(nb201_sample, tmp_path):
+    path = Predictor(TINY).save(tmp_path / "p.pt")
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    (tmp_path / "bad.pt").write_bytes(bytes(data))
+    with pytest.raises(CgnasError, match="checksum"):
+        Predictor.load(tmp_path / "bad.pt")
+    (tmp_path / "junk.pt").write_bytes(b"hello world")
+    with pytest.raises(CgnasError, match="not a cgnas predictor"):
+        Predictor.load(tmp_path / "junk.pt")
+    with pytest.raises(CgnasError, match="not found"):
+        Predictor.load(tmp_path / "missing.pt")
+    header, _, payload = bytes(path.read_bytes()).partition(b"\n")
+    (tmp_path / "v9.pt").write_bytes(header.replace(b" 1 ", b" 9 ") + b"\n" + payload)
+    with pytest.raises(CgnasError, match="format 9"):
+        Predictor.load(tmp_path / "v9.pt")
+
+
+def test_bad_labels_are_clear_errors(nb201_sample):
+    graphs, labels = nb201_sample
+    bad = labels.copy()
+    bad[3] = np.nan
+    with pytest.raises(CgnasError, match="NaN"):
+        Predictor(TINY).fit(graphs, bad, progress=False)
+    with pytest.raises(CgnasError, match="one label per graph"):
+        Predictor(TINY).fit(graphs, labels[:5], progress=False)
+
+
+def test_small_transfer_run_ranks_positively(tmp_path):
+    config = TransferConfig(
+        target="nb201", samples=(0, 20), seeds=1, table_limit=500, source_per_family=200,
+        methods=("cl", "gnn", "target_only", "params"), predictor=TINY,
+        pretrain=PretrainConfig(epochs=1, batch_size=64),
+        fit=TrainConfig(epochs=3, batch_size=32),
+        finetune=TrainConfig(epochs=20, batch_size=10, lr=5e-4, encoder_lr_scale=0.2),
+        target_only=TrainConfig(epochs=20, batch_size=10))
+    result = run_transfer(config, cache_root=tmp_path, progress=False)
+    rows = {(r["method"], r["samples"]): r for r in result["rows"]}
+    assert result["eval_size"] == 480
+    assert set(rows) == {("cl", 0), ("cl", 20), ("gnn", 0), ("gnn", 20), ("target_only", 20),
+                         ("params", 0), ("params", 20)}
+    assert rows[("cl", 20)]["spearman_mean"] > 0
+    assert rows[("params", 0)]["spearman_mean"] > 0.3  # params rank NB201 well
