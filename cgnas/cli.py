@@ -173,12 +173,136 @@ def cmd_cache(args: argparse.Namespace) -> None:
     _emit(args, {"caches": reports}, "\n".join(lines))
 
 
+def _list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(t) for t in _list(text)]
+    except ValueError:
+        raise CgnasError(f"{option} {text!r}: expected comma-separated integers such as 0,10,50") from None
+
+
+def _pretrain_config(args: argparse.Namespace):
+    from cgnas.train.contrastive import ContrastiveConfig
+    from cgnas.train.pretrain import PretrainConfig
+
+    return PretrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          spectrum_kind=args.laplacian, spectrum_length=args.spectrum_length,
+                          contrastive=ContrastiveConfig(temperature=args.temperature,
+                                                        spectral_temperature=args.spectral_temperature,
+                                                        num_positives=args.positives, weighting=args.weighting))
+
+
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    from cgnas.train.pipeline import pretrain_on_spaces
+
+    pred = pretrain_on_spaces(_list(args.spaces), args.out, _pretrain_config(args), seed=args.seed,
+                              resume=args.resume, cache_root=args.cache_dir, data_dir=args.data_dir,
+                              progress=not args.quiet, limit=args.limit)
+    losses = pred._pretrain_state["losses"]
+    _emit(args, {"out": args.out, "epochs": len(losses), "losses": losses},
+          f"pre-trained {len(losses)} epochs, loss {losses[0]:.4f} -> {losses[-1]:.4f}; wrote {args.out}")
+
+
+def _train_config(args: argparse.Namespace, **defaults: Any):
+    from cgnas.train.supervised import TrainConfig
+
+    values = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "label_norm")
+              if getattr(args, k, None) is not None}
+    return TrainConfig(**{**defaults, **values})
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from cgnas.train.pipeline import train_on_sources
+
+    train_on_sources(_list(args.sources), args.out, encoder=args.encoder, per_family=args.per_family,
+                     config=_train_config(args), seed=args.seed, cache_root=args.cache_dir,
+                     data_dir=args.data_dir, progress=not args.quiet, limit=args.limit)
+    _emit(args, {"out": args.out, "sources": _list(args.sources)},
+          f"trained on {args.sources} ({args.per_family} per family); wrote {args.out}")
+
+
+def cmd_finetune(args: argparse.Namespace) -> None:
+    from cgnas.train.pipeline import finetune_on_target
+
+    finetune_on_target(args.predictor, args.target, args.samples, args.out, seed=args.seed, metric=args.metric,
+                       labels_csv=args.labels, config=_train_config(args, epochs=100, batch_size=16, lr=5e-4,
+                                                                  encoder_lr_scale=0.2),
+                       cache_root=args.cache_dir, data_dir=args.data_dir, progress=not args.quiet,
+                       limit=args.limit)
+    _emit(args, {"out": args.out, "target": args.target, "samples": args.samples},
+          f"fine-tuned on {args.samples} {args.target} architectures; wrote {args.out}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from cgnas.train.pipeline import evaluate_on_target
+
+    result = evaluate_on_target(args.predictor, args.target, metric=args.metric, labels_csv=args.labels,
+                                cache_root=args.cache_dir, data_dir=args.data_dir, progress=not args.quiet,
+                                limit=args.limit)
+    _emit(args, result, f"Spearman {result['spearman']:.4f}  Kendall {result['kendall']:.4f}  "
+                        f"on {result['n']:,} architectures")
+
+
+def cmd_transfer(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from cgnas.experiments.transfer import METHODS, TransferConfig, run_transfer
+    from cgnas.utils import atomic_write_text
+
+    config = TransferConfig(target=args.target, samples=tuple(_ints(args.samples, "--samples")), seeds=args.seeds,
+                            metric=args.metric, methods=tuple(_list(args.methods)) if args.methods else METHODS,
+                            source_per_family=args.source_per_family, table_limit=args.limit)
+    if args.pretrain_epochs is not None:
+        config = replace(config, pretrain=replace(config.pretrain, epochs=args.pretrain_epochs))
+    if args.weighting:
+        config = replace(config, pretrain=replace(config.pretrain, contrastive=replace(
+            config.pretrain.contrastive, weighting=args.weighting)))
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = run_transfer(config, cache_root=args.cache_dir, data_dir=args.data_dir,
+                          progress=not args.quiet, log=log)
+    if args.out:
+        atomic_write_text(args.out, json.dumps(result, indent=1))
+    if args.plot_dir:
+        from cgnas.experiments.plots import plot_transfer
+        result["plots"] = [str(p) for p in plot_transfer(result, args.plot_dir)]
+    header = f"{'method':<12} {'k':>4}  {'SRCC':>15}  {'Kendall':>15}  seeds"
+    lines = [f"target {result['target']} ({result['metric']}), evaluated on {result['eval_size']:,}", header]
+    for r in result["rows"]:
+        lines.append(f"{r['method']:<12} {r['samples']:>4}  {r['spearman_mean']:.3f} ± {r['spearman_std']:.3f}"
+                     f"    {r['kendall_mean']:.3f} ± {r['kendall_std']:.3f}  {r['seeds']}")
+    _emit(args, {k: result[k] for k in ("target", "metric", "rows")}, "\n".join(lines))
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from cgnas.train.pipeline import predict_with_percentile
+
+    cg = graph_from_args(args)
+    result = predict_with_percentile(args.predictor, cg, target=args.target, cache_root=args.cache_dir,
+                                     data_dir=args.data_dir, progress=not args.quiet, limit=args.limit)
+    text = f"{cg.name}: predicted {result['prediction']:.4f}"
+    if result.get("percentile") is not None:
+        text += f", percentile {result['percentile']:.1f} among {result['target']} ({result['n']:,} architectures)"
+    _emit(args, result, text)
+
+
 # ----------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     common.add_argument("--data-dir", default=None,
                         help="benchmark data directory (default: $CGNAS_DATA, else ../shared/data)")
+    cached = argparse.ArgumentParser(add_help=False)
+    cached.add_argument("--cache-dir", help="CG cache directory (default: $CGNAS_CACHE, else ~/.cache/cgnas)")
+    cached.add_argument("--quiet", action="store_true", help="no progress bars")
+    cached.add_argument("--limit", type=int, help="use only the first N rows of each benchmark table (quick runs)")
+    training = argparse.ArgumentParser(add_help=False)
+    training.add_argument("--epochs", type=int)
+    training.add_argument("--batch-size", type=int)
+    training.add_argument("--lr", type=float)
+    training.add_argument("--label-norm", choices=("zscore", "rank"))
 
     parser = argparse.ArgumentParser(prog="cgnas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -191,14 +315,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the CG: .png/.svg/.pdf drawing, .json CG, .dot Graphviz")
     p.set_defaults(func=cmd_cg)
 
-    p = sub.add_parser("cache", parents=[common], help="build the CG cache of labeled architectures")
+    p = sub.add_parser("cache", parents=[common, cached], help="build the CG cache of labeled architectures")
     p.add_argument("--space", required=True, help="space name, comma-separated names, or 'all'")
-    p.add_argument("--limit", type=int, help="cache only the first N rows of the table")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--cache-dir", help="cache directory (default: $CGNAS_CACHE, else ~/.cache/cgnas)")
     p.add_argument("--status", action="store_true", help="only report what is cached")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_cache)
+
+    p = sub.add_parser("pretrain", parents=[common, cached], help="contrastive pre-training of the encoder")
+    p.add_argument("--spaces", required=True, help="comma-separated spaces whose CGs to pre-train on")
+    p.add_argument("--out", required=True, help="checkpoint, written after every epoch")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--positives", type=int, default=4, help="|P(i)|: spectrally closest graphs used as positives")
+    p.add_argument("--temperature", type=float, default=0.1, help="tau of the similarity softmax")
+    p.add_argument("--spectral-temperature", type=float, default=0.05, help="tau_s of the positive weights")
+    p.add_argument("--weighting", choices=("spectral", "uniform"), default="spectral")
+    p.add_argument("--laplacian", choices=("normalized", "combinatorial"), default="normalized")
+    p.add_argument("--spectrum-length", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from --out")
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("train", parents=[common, cached, training], help="train the head on source families")
+    p.add_argument("--encoder", help="pre-trained checkpoint (omit for the no-CL baseline)")
+    p.add_argument("--sources", required=True, help="comma-separated source families")
+    p.add_argument("--per-family", type=int, default=4000, help="labeled CGs drawn from each source")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("finetune", parents=[common, cached, training], help="fine-tune on k target labels")
+    p.add_argument("--predictor", required=True)
+    p.add_argument("--target", required=True)
+    p.add_argument("--samples", type=int, required=True, help="k labeled target architectures")
+    p.add_argument("--metric", help="target metric (default: the experiment's)")
+    p.add_argument("--labels", help="CSV of your own labeled architectures instead of the benchmark")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("evaluate", parents=[common, cached], help="rank correlation on a target family")
+    p.add_argument("--predictor", required=True)
+    p.add_argument("--target", required=True)
+    p.add_argument("--metric")
+    p.add_argument("--labels", help="CSV: the space's architecture columns plus a 'label' column")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("transfer", parents=[common, cached], help="experiment 1: transfer rank correlation")
+    p.add_argument("--target", required=True)
+    p.add_argument("--samples", default="0,10,20,50,100")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--metric")
+    p.add_argument("--methods", help="comma-separated subset of cl,gnn,target_only,params,flops")
+    p.add_argument("--source-per-family", type=int, default=4000)
+    p.add_argument("--pretrain-epochs", type=int)
+    p.add_argument("--weighting", choices=("spectral", "uniform"), help="positive weighting of CL")
+    p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON")
+    p.add_argument("--plot-dir", help="save plots (SRCC against k, predicted against true) here")
+    p.set_defaults(func=cmd_transfer)
+
+    p = sub.add_parser("predict", parents=[common, cached], help="predict the accuracy of one network")
+    p.add_argument("--predictor", required=True)
+    p.add_argument("--target", help="family for the percentile (default: the one fine-tuned on)")
+    add_graph_source(p)
+    p.set_defaults(func=cmd_predict)
     return parser
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
@@ -73,13 +73,11 @@ def rank_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
     return float(spearmanr(pred, true).statistic), float(kendalltau(pred, true).statistic)
 
 
-def source_graphs(target: str, per_family: int, seed: int, cache_root: Any, data_dir: Any,
+def source_graphs(families: Sequence[str], per_family: int, seed: int, cache_root: Any, data_dir: Any,
                   progress: bool, limit: int | None = None) -> tuple[GraphSet, np.ndarray, np.ndarray]:
-    """``per_family`` random labeled CGs of every family but ``target``, with labels and families."""
+    """``per_family`` random labeled CGs of each source family, with labels and family names."""
     parts, labels, fams = [], [], []
-    for fam in FAMILIES:
-        if fam == target:
-            continue
+    for fam in families:
         graphs, y = labeled_graphs(fam, SOURCE_METRIC[fam], cache_root, data_dir, progress, limit)
         idx = np.random.default_rng([seed, FAMILIES.index(fam)]).permutation(len(graphs))[:per_family]
         parts.append(graphs.subset(idx))
@@ -105,6 +103,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
         spectra = (graphs.spectra(kind, length) if config.table_limit is not None else
                    CGCache(target, root=cache_root, data_dir=data_dir).spectra(kind, length, progress=progress))
     raw: list[dict[str, Any]] = []
+    scatter: dict[str, Any] = {}
     for seed in range(config.seeds):
         start = time.perf_counter()
         order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
@@ -114,6 +113,10 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
         def score(method: str, k: int, pred: np.ndarray) -> None:
             rho, tau = rank_scores(pred, eval_y)
             raw.append({"method": method, "samples": k, "seed": seed, "spearman": rho, "kendall": tau})
+            if method == "cl" and seed == 0 and k == k_max:  # kept for the predicted-vs-true plot
+                show = np.random.default_rng(0).permutation(len(pred))[:2000]
+                scatter.update(method=method, samples=k, seed=seed, spearman=rho,
+                               predicted=pred[show].round(4).tolist(), true=eval_y[show].round(4).tolist())
             log(f"seed {seed} {method:<11} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
 
         for k in config.samples:
@@ -123,8 +126,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                 score("flops", k, eval_graphs.macs.astype(np.float64))
         transferred = [m for m in ("cl", "gnn") if m in config.methods]
         if transferred:
-            src, src_y, src_fam = source_graphs(target, config.source_per_family, seed, cache_root,
-                                                data_dir, progress, config.table_limit)
+            src, src_y, src_fam = source_graphs([f for f in FAMILIES if f != target], config.source_per_family,
+                                                seed, cache_root, data_dir, progress, config.table_limit)
         for method in transferred:
             pred = Predictor(config.predictor, seed=seed)
             if method == "cl":
@@ -142,7 +145,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                     score("target_only", k, model.predict(eval_graphs))
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
     return {"target": target, "metric": metric, "rows": summarize(raw), "runs": raw,
-            "eval_size": len(graphs) - k_max, "config": asdict(config)}
+            "eval_size": len(graphs) - k_max, "config": asdict(config), "scatter": scatter}
 
 
 def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
