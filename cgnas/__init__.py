@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 # importers load torch / onnx, so they are imported on first use (``import cgnas`` stays light)
 _LAZY = {"from_torch": "cgnas.graph.from_torch", "from_onnx": "cgnas.graph.onnx_io",
-         "export_onnx": "cgnas.graph.onnx_io"}
+         "export_onnx": "cgnas.graph.onnx_io", "Predictor": "cgnas.model.predictor"}
 
 
 def __getattr__(name: str):
@@ -30,6 +30,7 @@ def __getattr__(name: str):
         return value
     raise AttributeError(f"module 'cgnas' has no attribute {name!r}")
 
-__all__ = ["CompGraph", "GraphBuilder", "space", "space_names", "SearchSpace", "benchmark", "Benchmark", "CgnasError", "InvalidArchitectureError",
-           "UnknownOperatorError", "ShapeError", "DataFileNotFoundError", "ModelImportError",
-           "from_torch", "from_onnx", "export_onnx"]
+
+__all__ = ["CompGraph", "GraphBuilder", "space", "space_names", "SearchSpace", "benchmark", "Benchmark",
+           "Predictor", "CgnasError", "InvalidArchitectureError", "UnknownOperatorError", "ShapeError",
+           "DataFileNotFoundError", "ModelImportError", "from_torch", "from_onnx", "export_onnx"]

@@ -111,7 +111,7 @@ def cmd_spaces(args: argparse.Namespace) -> None:
         rows.append(entry)
     lines = [f"data directory: {data_dir(args.data_dir)}"]
     for r in rows:
-        size = f"{r['size']:,}" if r["size"] else "?"
+        size = "?" if not r["size"] else f"{r['size']:,}" if r["size"] < 10**9 else f"{r['size']:.2e}"
         found = (f"{r['labeled_rows']:,} labeled ({r['labeled_file']})" if r.get("labeled_rows")
                  else f"labeled data missing: {r.get('problem', '')}")
         lines.append(f"{r['name']:<9} size {size:>9}  {found}\n          {r['description']}"
@@ -225,11 +225,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_finetune(args: argparse.Namespace) -> None:
+    from cgnas.model.predictor import FINETUNE_DEFAULT
     from cgnas.train.pipeline import finetune_on_target
 
     finetune_on_target(args.predictor, args.target, args.samples, args.out, seed=args.seed, metric=args.metric,
-                       labels_csv=args.labels, config=_train_config(args, epochs=100, batch_size=16, lr=5e-4,
-                                                                  encoder_lr_scale=0.2),
+                       labels_csv=args.labels, config=_train_config(args, **FINETUNE_DEFAULT.to_dict()),
                        cache_root=args.cache_dir, data_dir=args.data_dir, progress=not args.quiet,
                        limit=args.limit)
     _emit(args, {"out": args.out, "target": args.target, "samples": args.samples},

@@ -113,3 +113,15 @@ def test_small_transfer_run_ranks_positively(tmp_path):
                          ("params", 0), ("params", 20)}
     assert rows[("cl", 20)]["spearman_mean"] > 0
     assert rows[("params", 0)]["spearman_mean"] > 0.3  # params rank NB201 well
+
+
+@pytest.mark.parametrize("kind", ["zscore", "rank"])
+def test_denormalize_inverts_normalize_and_keeps_order(kind):
+    from cgnas.train.supervised import denormalize, normalize
+
+    y = np.array([93.1, 10.0, 91.5, 91.5, 88.0, 94.2])
+    z, stats = normalize(y, kind)
+    assert np.allclose(denormalize(z, stats), y)
+    scores = np.linspace(-5, 5, 101)
+    back = denormalize(scores, stats)
+    assert np.all(np.diff(back) > 0)  # strictly monotone, also past the fine-tuning labels

@@ -9,7 +9,7 @@ predictor trains on; :meth:`GraphSet.from_cgs` packs any list of :class:`CompGra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -58,19 +58,28 @@ class GraphSet:
     _features: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_cgs(cls, cgs: Sequence[CompGraph], space: str = "custom",
+    def from_cgs(cls, cgs: Iterable[CompGraph], space: str = "custom",
                  keys: Sequence[str] | None = None) -> "GraphSet":
-        """Pack CGs (e.g. from ``from_torch``); ``keys`` default to the CG names."""
-        raws = [raw_node_columns(cg) for cg in cgs]
-        edges = [edge_index(cg) for cg in cgs]
+        """Pack CGs (e.g. from ``from_torch``); ``keys`` default to the CG names.
+
+        ``cgs`` may be a generator: each graph is reduced to arrays and released before the
+        next one is made, which keeps memory (and Python's garbage collector) out of the way
+        when packing thousands of graphs.
+        """
+        raws, edges, params, macs, names = [], [], [], [], []
+        for cg in cgs:
+            raws.append(raw_node_columns(cg))
+            edges.append(edge_index(cg))
+            params.append(cg.num_params())
+            macs.append(cg.macs())
+            names.append(cg.name)
         n_nodes = np.array([len(r) for r in raws], dtype=np.int64)
         n_edges = np.array([e.shape[1] for e in edges], dtype=np.int64)
-        return cls(space, np.asarray(keys if keys is not None else [cg.name for cg in cgs]),
+        return cls(space, np.asarray(keys if keys is not None else names),
                    np.concatenate(raws).astype(np.int32) if raws else np.zeros((0, 12), np.int32),
                    np.concatenate(edges, axis=1).astype(np.int32) if edges else np.zeros((2, 0), np.int32),
                    np.concatenate([[0], np.cumsum(n_nodes)]), np.concatenate([[0], np.cumsum(n_edges)]),
-                   np.array([cg.num_params() for cg in cgs], dtype=np.int64),
-                   np.array([cg.macs() for cg in cgs], dtype=np.int64))
+                   np.array(params, dtype=np.int64), np.array(macs, dtype=np.int64))
 
     @classmethod
     def concat(cls, parts: Sequence["GraphSet"]) -> "GraphSet":

@@ -28,7 +28,7 @@ from scipy.stats import kendalltau, spearmanr
 from cgnas.data.cache import CGCache, labeled_graphs
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
-from cgnas.model.predictor import Predictor
+from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
@@ -52,8 +52,7 @@ class TransferConfig:
     predictor: PredictorConfig = field(default_factory=PredictorConfig)
     pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(epochs=3))
     fit: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=64, lr=1e-3))
-    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(
-        epochs=100, batch_size=16, lr=5e-4, encoder_lr_scale=0.2))
+    finetune: TrainConfig = FINETUNE_DEFAULT
     target_only: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=200, batch_size=16, lr=1e-3))
 
     def validate(self) -> None:

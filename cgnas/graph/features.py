@@ -45,13 +45,17 @@ caches store these so that the feature definition can change without a rebuild."
 
 def raw_node_columns(cg: CompGraph) -> np.ndarray:
     """``[N, len(RAW_COLUMNS)]`` int64 array of the node attributes features are made from."""
+    shapes = cg.shapes
+    hwcs = [hwc(s) for s in shapes]
     rows = []
-    for i, (op, ins, shape, a) in enumerate(zip(cg.ops, cg.inputs, cg.shapes, cg.attrs)):
-        h_in, w_in, c_in = hwc(cg.shapes[ins[0]] if ins else shape)
-        h_out, w_out, c_out = hwc(shape)
-        rows.append((op_index(op), h_in, h_out, w_in, w_out, c_in, c_out,
-                     a.get("kernel", (0,))[0], a.get("stride", (0,))[0],
-                     a.get("dilation", (0,))[0], a.get("groups", 1), int(a.get("bias", False))))
+    for op, ins, (h_out, w_out, c_out), a in zip(cg.ops, cg.inputs, hwcs, cg.attrs):
+        h_in, w_in, c_in = hwcs[ins[0]] if ins else (h_out, w_out, c_out)
+        if a:
+            rows.append((op_index(op), h_in, h_out, w_in, w_out, c_in, c_out,
+                         a.get("kernel", (0,))[0], a.get("stride", (0,))[0],
+                         a.get("dilation", (0,))[0], a.get("groups", 1), int(a.get("bias", False))))
+        else:
+            rows.append((op_index(op), h_in, h_out, w_in, w_out, c_in, c_out, 0, 0, 0, 1, 0))
     return np.asarray(rows, dtype=np.int64).reshape(len(rows), len(RAW_COLUMNS))
 
 

@@ -8,8 +8,13 @@ range, NB301 surrogate percent), so they are normalized per family before traini
 * ``rank``:   ``y' = sqrt(12) * ((rank_f(y) - 0.5) / n_f - 0.5)``, uniform with unit variance,
   insensitive to outliers such as NB201's 10 % (diverged) architectures.
 
-The loss is the mean squared error on normalized labels; a regression head trained this way
-ranks well, which is what the rank correlations measure.
+Losses (``TrainConfig.loss``):
+
+* ``mse``: ``mean_i (s_i - y'_i)^2`` on normalized labels;
+* ``pairwise``: RankNet's logistic loss over the pairs of a batch with different labels,
+  ``mean_{i,j: y_i > y_j} log(1 + exp(-(s_i - s_j)))``, which only asks for the right order;
+* ``mse+pairwise``: their sum (the order, plus a calibrated scale for reading predictions back
+  as accuracies).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class TrainConfig:
     encoder_lr_scale: float = 1.0
     """Learning rate of the encoder relative to the head's (0 freezes the encoder)."""
     label_norm: LabelNorm = "zscore"
+    loss: Literal["mse", "pairwise", "mse+pairwise"] = "mse"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,15 +61,37 @@ def check_labels(labels: Sequence[float] | np.ndarray, n_graphs: int) -> np.ndar
     return y
 
 
-def normalize(y: np.ndarray, kind: LabelNorm) -> tuple[np.ndarray, dict[str, float]]:
-    """Normalized labels and the statistics that invert a z-score."""
-    mean, std = float(y.mean()), float(y.std())
+def normalize(y: np.ndarray, kind: LabelNorm) -> tuple[np.ndarray, dict[str, Any]]:
+    """Normalized labels and what :func:`denormalize` needs to map scores back to labels."""
     if kind == "zscore":
-        return (y - mean) / (std if std > 0 else 1.0), {"mean": mean, "std": std if std > 0 else 1.0}
+        mean, std = float(y.mean()), float(y.std())
+        std = std if std > 0 else 1.0
+        return (y - mean) / std, {"kind": kind, "mean": mean, "std": std}
     if kind == "rank":
-        n = len(y)
-        return np.sqrt(12.0) * ((rankdata(y) - 0.5) / n - 0.5), {"mean": mean, "std": std if std > 0 else 1.0}
+        z = np.sqrt(12.0) * ((rankdata(y) - 0.5) / len(y) - 0.5)
+        knots_z, first = np.unique(z, return_index=True)
+        return z, {"kind": kind, "knots": knots_z.tolist(), "values": y[first].tolist()}
     raise CgnasError(f"unknown label normalization {kind!r}; use 'zscore' or 'rank'")
+
+
+def denormalize(scores: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Scores in normalized units -> label units (monotone, so rankings are unchanged).
+
+    ``zscore``: ``mean + std * s``. ``rank``: piecewise-linear through the fine-tuning labels
+    at their normalized ranks, extended linearly past the first and last label.
+    """
+    if stats["kind"] == "zscore":
+        return stats["mean"] + stats["std"] * scores
+    knots, values = np.asarray(stats["knots"]), np.asarray(stats["values"])
+    if len(knots) == 1:
+        return np.full_like(scores, values[0], dtype=np.float64)
+    out = np.interp(scores, knots, values)
+    lo, hi = scores < knots[0], scores > knots[-1]
+    slope_lo = (values[1] - values[0]) / (knots[1] - knots[0])
+    slope_hi = (values[-1] - values[-2]) / (knots[-1] - knots[-2])
+    out[lo] = values[0] + slope_lo * (scores[lo] - knots[0])
+    out[hi] = values[-1] + slope_hi * (scores[hi] - knots[-1])
+    return out
 
 
 def normalize_per_family(y: np.ndarray, families: np.ndarray, kind: LabelNorm) -> np.ndarray:
@@ -72,6 +100,24 @@ def normalize_per_family(y: np.ndarray, families: np.ndarray, kind: LabelNorm) -
         mask = families == fam
         out[mask], _ = normalize(y[mask], kind)
     return out
+
+
+def pairwise_logistic(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """RankNet loss ``mean_{i,j: y_i > y_j} softplus(-(s_i - s_j))`` (0 when all labels tie)."""
+    better = y[:, None] > y[None, :]
+    if not better.any():
+        return scores.sum() * 0.0
+    return torch.nn.functional.softplus(-(scores[:, None] - scores[None, :]))[better].mean()
+
+
+def regression_loss(scores: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "mse":
+        return torch.mean((scores - y) ** 2)
+    if kind == "pairwise":
+        return pairwise_logistic(scores, y)
+    if kind == "mse+pairwise":
+        return torch.mean((scores - y) ** 2) + pairwise_logistic(scores, y)
+    raise CgnasError(f"unknown loss {kind!r}; use 'mse', 'pairwise' or 'mse+pairwise'")
 
 
 def train_regression(net: PredictorNet, graphs: GraphSet, targets: np.ndarray, config: TrainConfig,
@@ -94,7 +140,7 @@ def train_regression(net: PredictorNet, graphs: GraphSet, targets: np.ndarray, c
         total = 0.0
         for i in range(0, len(order), config.batch_size):
             idx = order[i:i + config.batch_size]
-            loss = torch.mean((net(graphs.batch(idx)) - y[idx]) ** 2)
+            loss = regression_loss(net(graphs.batch(idx)), y[idx], config.loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -105,9 +151,10 @@ def train_regression(net: PredictorNet, graphs: GraphSet, targets: np.ndarray, c
     return losses
 
 
-@torch.no_grad()
-def predict_scores(net: PredictorNet, graphs: GraphSet, batch_size: int = 512) -> np.ndarray:
-    """``[len(graphs)]`` head outputs, in order."""
+@torch.inference_mode()
+def predict_scores(net: PredictorNet, graphs: GraphSet, batch_size: int = 64) -> np.ndarray:
+    """``[len(graphs)]`` head outputs, in order (small batches are fastest on a CPU: the sparse
+    aggregation stays in cache)."""
     net.eval()
     out = [net(graphs.batch(np.arange(i, min(i + batch_size, len(graphs))))).numpy()
            for i in range(0, len(graphs), batch_size)]
