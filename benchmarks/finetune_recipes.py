@@ -65,6 +65,8 @@ def main() -> None:
         held_out, held_y = graphs.subset(order[100:]), labels[order[100:]]
         rows.append({"seed": seed, "recipe": "zero-shot",
                      "spearman": round(rank_scores(base.predict(held_out), held_y)[0], 3)})
+        if not args.json:
+            print(f"seed {seed}  {'zero-shot':<45} SRCC {rows[-1]['spearman']:.3f}", flush=True)
         for name, config in RECIPES.items():
             model = base.copy()
             model.seed = seed

@@ -209,7 +209,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
 def _train_config(args: argparse.Namespace, **defaults: Any):
     from cgnas.train.supervised import TrainConfig
 
-    values = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "label_norm")
+    values = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "label_norm", "loss")
               if getattr(args, k, None) is not None}
     return TrainConfig(**{**defaults, **values})
 
@@ -303,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--batch-size", type=int)
     training.add_argument("--lr", type=float)
     training.add_argument("--label-norm", choices=("zscore", "rank"))
+    training.add_argument("--loss", choices=("mse", "pairwise", "mse+pairwise"))
 
     parser = argparse.ArgumentParser(prog="cgnas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
