@@ -91,6 +91,15 @@ def read_labels_csv(space: str, path: PathLike) -> tuple[list[Any], np.ndarray]:
     return [row_spec(space, r) for r in table.to_dict("records")], labels
 
 
+def target_graphs(target: str, metric: str | None, labels_csv: PathLike | None, cache_root: Any,
+                  data_dir: Any, progress: bool, limit: int | None) -> tuple[GraphSet, np.ndarray]:
+    """Labeled CGs of ``target``: from a user CSV when given, else from the benchmark table."""
+    if labels_csv is not None:
+        specs, labels = read_labels_csv(target, labels_csv)
+        return graphs_from_specs(target, specs), labels
+    return labeled_graphs(target, metric or TARGET_METRIC.get(target), cache_root, data_dir, progress, limit)
+
+
 def graphs_from_specs(space_name: str, specs: Sequence[Any]) -> GraphSet:
     from cgnas.spaces import space
     sp = space(space_name)
@@ -109,12 +118,7 @@ def finetune_on_target(predictor: PathLike, target: str, samples: int, out: Path
     :func:`evaluate_on_target` scores only the others.
     """
     pred = Predictor.load(predictor)
-    if labels_csv is not None:
-        specs, labels = read_labels_csv(target, labels_csv)
-        graphs = graphs_from_specs(target, specs)
-    else:
-        graphs, labels = labeled_graphs(target, metric or TARGET_METRIC.get(target), cache_root, data_dir,
-                                        progress, limit)
+    graphs, labels = target_graphs(target, metric, labels_csv, cache_root, data_dir, progress, limit)
     if not 2 <= samples <= len(graphs):
         raise CgnasError(f"--samples must be between 2 and {len(graphs)} (the labeled {target} architectures)")
     idx = np.random.default_rng([seed, 12345]).permutation(len(graphs))[:samples]
@@ -133,13 +137,9 @@ def evaluate_on_target(predictor: PathLike, target: str, metric: str | None = No
     """Spearman and Kendall of the predictor on the target's labeled architectures it was not
     fine-tuned on (or on every row of a user CSV)."""
     pred = Predictor.load(predictor)
-    if labels_csv is not None:
-        specs, labels = read_labels_csv(target, labels_csv)
-        graphs = graphs_from_specs(target, specs)
-    else:
-        graphs, labels = labeled_graphs(target, metric or TARGET_METRIC.get(target), cache_root, data_dir,
-                                        progress, limit)
-        used = set(pred.history.get("finetune_keys", [])) if pred.history.get("finetune_target") == target else set()
+    graphs, labels = target_graphs(target, metric, labels_csv, cache_root, data_dir, progress, limit)
+    if labels_csv is None and pred.history.get("finetune_target") == target:
+        used = set(pred.history.get("finetune_keys", []))
         keep = np.array([str(k) not in used for k in graphs.keys])
         graphs, labels = graphs.subset(np.flatnonzero(keep)), labels[keep]
     check_labels(labels, len(graphs))
