@@ -282,7 +282,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     cg = graph_from_args(args)
     result = predict_with_percentile(args.predictor, cg, target=args.target, cache_root=args.cache_dir,
                                      data_dir=args.data_dir, progress=not args.quiet, limit=args.limit)
-    text = f"{cg.name}: predicted {result['prediction']:.4f}"
+    text = f"{cg.name}: predicted {result['prediction']:.4f} ({result['units']})"
     if result.get("percentile") is not None:
         text += f", percentile {result['percentile']:.1f} among {result['target']} ({result['n']:,} architectures)"
     _emit(args, result, text)

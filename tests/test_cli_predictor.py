@@ -53,3 +53,13 @@ def test_labels_file_errors(capsys, tmp_path):
     bad.write_text("arch,label\nx,1\n")
     code = main(["evaluate", "--predictor", str(ckpt), "--target", "nb201", "--labels", str(bad)])
     assert code == 2 and "arch_str" in capsys.readouterr().err
+
+
+def test_predict_takes_plain_pytorch_networks(capsys, tmp_path):
+    from cgnas.model import Predictor
+
+    ckpt = Predictor().save(tmp_path / "p.pt")
+    for factory in ("ResNet", "MobileNetV2", "DenseNet", "Inception", "SENet"):
+        result = run(capsys, "predict", "--predictor", str(ckpt), "--torch", f"tests.torch_zoo:{factory}",
+                     "--input-shape", "1,3,32,32")
+        assert result["units"] == "normalized score" and result["percentile"] is None
