@@ -215,10 +215,11 @@ def _train_config(args: argparse.Namespace, **defaults: Any):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from cgnas.model.predictor import FIT_DEFAULT
     from cgnas.train.pipeline import train_on_sources
 
     train_on_sources(_list(args.sources), args.out, encoder=args.encoder, per_family=args.per_family,
-                     config=_train_config(args), seed=args.seed, cache_root=args.cache_dir,
+                     config=_train_config(args, **FIT_DEFAULT.to_dict()), seed=args.seed, cache_root=args.cache_dir,
                      data_dir=args.data_dir, progress=not args.quiet, limit=args.limit)
     _emit(args, {"out": args.out, "sources": _list(args.sources)},
           f"trained on {args.sources} ({args.per_family} per family); wrote {args.out}")

@@ -28,7 +28,7 @@ from scipy.stats import kendalltau, spearmanr
 from cgnas.data.cache import CGCache, labeled_graphs
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
-from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor
+from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
@@ -51,7 +51,7 @@ class TransferConfig:
     """Use only the first N rows of each benchmark table (quick runs and tests)."""
     predictor: PredictorConfig = field(default_factory=PredictorConfig)
     pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(epochs=3))
-    fit: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=64, lr=1e-3))
+    fit: TrainConfig = FIT_DEFAULT
     finetune: TrainConfig = FINETUNE_DEFAULT
     target_only: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=200, batch_size=16, lr=1e-3))
 
