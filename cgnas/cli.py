@@ -201,7 +201,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     pred = pretrain_on_spaces(_list(args.spaces), args.out, _pretrain_config(args), seed=args.seed,
                               resume=args.resume, cache_root=args.cache_dir, data_dir=args.data_dir,
                               progress=not args.quiet, limit=args.limit)
-    losses = pred._pretrain_state["losses"]
+    losses = pred.pretrain_progress["losses"]
     _emit(args, {"out": args.out, "epochs": len(losses), "losses": losses},
           f"pre-trained {len(losses)} epochs, loss {losses[0]:.4f} -> {losses[-1]:.4f}; wrote {args.out}")
 

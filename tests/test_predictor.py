@@ -44,7 +44,7 @@ def test_pretrain_resume_equals_uninterrupted_run(nb201_sample, tmp_path, monkey
     monkeypatch.setattr(Predictor, "save", original_save)
 
     resumed = Predictor.load(ckpt)
-    assert resumed._pretrain_state["epoch"] == 0
+    assert resumed.pretrain_progress["epoch"] == 0 and len(resumed.pretrain_progress["losses"]) == 1
     resumed.pretrain(graphs, config=config, checkpoint=ckpt, progress=False)
     for a, b in zip(full.net.state_dict().values(), resumed.net.state_dict().values()):
         assert np.allclose(a.numpy(), b.numpy(), atol=1e-5)

@@ -151,6 +151,14 @@ class Predictor:
         self.history["stages"].append({"stage": stage, **info})
 
     @property
+    def pretrain_progress(self) -> dict[str, Any]:
+        """Contrastive pre-training so far: ``epoch`` (last finished, -1 if none), ``losses``
+        (mean loss of each epoch) and the ``config`` it ran with."""
+        state = self._pretrain_state or {}
+        return {"epoch": state.get("epoch", -1), "losses": list(state.get("losses", [])),
+                "config": state.get("config")}
+
+    @property
     def stage(self) -> str:
         stages = self.history["stages"]
         return stages[-1]["stage"] if stages else "untrained"

@@ -44,8 +44,7 @@ def pretrain_on_spaces(spaces: Sequence[str], out: PathLike, config: PretrainCon
                            config.spectrum_kind, config.spectrum_length, progress=progress))
     if resume and Path(out).is_file():
         pred = Predictor.load(out)
-        state = pred._pretrain_state or {}
-        if state.get("config") != config.to_dict():
+        if pred.pretrain_progress["config"] != config.to_dict():
             raise CgnasError(f"--resume: {out} was pre-trained with other options; "
                              "rerun with the same options or without --resume")
     else:
