@@ -1,7 +1,7 @@
 """Compare fine-tuning recipes on one target split, from one source-trained predictor.
 
     python benchmarks/finetune_recipes.py --target nb201 --k 50 --seeds 0,1 [--source-model cl_nb201.pt]
-        [--cache-dir D] [--json]
+        [--recipes 6,7,8] [--cache-dir D] [--json]
 
 Without ``--source-model`` the CL predictor is made as in ``cgnas transfer`` (seed 0: CL on the
 target's CGs, then 4,000 labeled CGs of each other family) and saved to
@@ -36,6 +36,10 @@ RECIPES = {
                                                          label_norm="rank", loss="pairwise"),
     "rank, mse+pairwise, whole network, lr 1e-3": TrainConfig(epochs=100, batch_size=16, lr=1e-3,
                                                               label_norm="rank", loss="mse+pairwise"),
+    "rank, mse+pairwise, whole network, lr 3e-4": TrainConfig(epochs=100, batch_size=16, lr=3e-4,
+                                                              label_norm="rank", loss="mse+pairwise"),
+    "rank, mse+pairwise, whole network, 30 epochs": TrainConfig(epochs=30, batch_size=16, lr=1e-3,
+                                                                label_norm="rank", loss="mse+pairwise"),
 }
 
 
@@ -46,6 +50,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--source-model")
     parser.add_argument("--cache-dir")
+    parser.add_argument("--recipes", help="comma-separated recipe numbers (1-based, in the order above); default all")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     graphs, labels = labeled_graphs(args.target, TARGET_METRIC[args.target], args.cache_dir, progress=False)
@@ -59,6 +64,9 @@ def main() -> None:
         src, y, fam = source_graphs([f for f in FAMILIES if f != args.target], 4000, 0, args.cache_dir, None, False)
         base.fit(src, y, fam, TrainConfig(epochs=8), progress=False)
         base.save(model_path)
+    recipes = list(RECIPES.items())
+    if args.recipes:
+        recipes = [recipes[int(i) - 1] for i in args.recipes.split(",")]
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
@@ -67,7 +75,7 @@ def main() -> None:
                      "spearman": round(rank_scores(base.predict(held_out), held_y)[0], 3)})
         if not args.json:
             print(f"seed {seed}  {'zero-shot':<45} SRCC {rows[-1]['spearman']:.3f}", flush=True)
-        for name, config in RECIPES.items():
+        for name, config in recipes:
             model = base.copy()
             model.seed = seed
             model.finetune(graphs.subset(order[:args.k]), labels[order[:args.k]], config, progress=False)

@@ -289,6 +289,67 @@ def cmd_predict(args: argparse.Namespace) -> None:
     _emit(args, result, text)
 
 
+def cmd_zcp(args: argparse.Namespace) -> None:
+    from cgnas.zcp import PROXIES
+    from cgnas.zcp.runner import zcp_report
+
+    proxies = list(PROXIES) if args.proxies == "all" else _list(args.proxies)
+    report = zcp_report(args.space, proxies, archs=args.archs, metric=args.metric, limit=args.limit,
+                        seed=args.seed, cache_root=args.cache_dir, data_dir=args.data_dir,
+                        data_batch=args.data_batch, progress=not args.quiet)
+    for failed in report["failed"]:
+        print(f"warning: {failed['arch']} failed: {failed['error']}", file=sys.stderr)
+    naslib = report.get("naslib_spearman")
+    lines = [f"{args.space}: {len(report['archs']):,} architectures, label {report['label']}, "
+             f"batch {report['batch']}, {len(report['failed'])} failed",
+             f"{'proxy':<10} {'SRCC':>7} {'n':>7}" + ("  SRCC vs NASLib" if naslib else "")]
+    for p in proxies:
+        rho = report["spearman"][p]
+        line = f"{p:<10} {'-' if rho is None else f'{rho:.4f}':>7} {report['n'][p]:>7}"
+        if naslib:
+            line += f"  {'-' if naslib[p] is None else f'{naslib[p]:.4f}':>15}"
+        lines.append(line)
+    _emit(args, report, "\n".join(lines))
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from cgnas.search import EvolutionConfig, SearchConfig, run_search
+    from cgnas.search.scorers import SEARCH_FINETUNE
+
+    if args.max_macs is not None:
+        raise CgnasError("--max-macs (search under a MACs budget, OFA-MBv3) is not implemented yet")
+    evolution = EvolutionConfig(**{k: getattr(args, k) for k in ("population", "tournament", "candidates",
+                                                                 "per_generation") if getattr(args, k) is not None})
+    finetune = SEARCH_FINETUNE if args.finetune_epochs is None else replace(SEARCH_FINETUNE, epochs=args.finetune_epochs)
+    config = SearchConfig(space=args.space, method=args.method, queries=args.queries,
+                          seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), evolution=evolution,
+                          finetune=finetune, predictor=args.predictor, build_seed=args.predictor_seed,
+                          metric=args.metric, limit=args.limit)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = run_search(config, out_dir=args.out, cache_root=args.cache_dir, data_dir=args.data_dir,
+                        progress=not args.quiet, log=log)
+    lines = [f"{result['space']} {result['method']}: {args.queries} queries of {result['metric']}, pool of "
+             f"{result['pool_size']:,} (its best {result['pool_best']:.4g})",
+             f"{'seed':>4}  {'best':>8}  {'rank':>6}  {'test':>8}  {'query':>5}"]
+    for run in result["runs"]:
+        b = run["best"]
+        test = "-" if b["test"] is None else f"{b['test']:.4g}"
+        lines.append(f"{run['seed']:>4}  {b['label']:>8.4g}  {b['rank']:>6}  {test:>8}  {b['query']:>5}")
+    if args.plot_dir:
+        from cgnas.experiments.search_plots import load_logs, plot_search, summarize
+
+        if args.out is None:
+            raise CgnasError("--plot-dir plots the logs in --out; give --out too")
+        runs, pool = load_logs(args.out, args.space)
+        result["summary"] = summarize(runs, pool, args.queries)
+        result["plots"] = [str(plot_search(runs, pool, args.space, args.queries, args.plot_dir))]
+        lines += [f"every method logged in {args.out} (medians over seeds):"]
+        lines += [json.dumps(row) for row in result["summary"]]
+    _emit(args, result, "\n".join(lines))
+
+
 # ----------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -382,6 +443,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help="family for the percentile (default: the one fine-tuned on)")
     add_graph_source(p)
     p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("zcp", parents=[common, cached], help="zero-cost proxies and their Spearman against accuracy")
+    p.add_argument("--space", required=True, help="nb101, nb201 or nb301")
+    p.add_argument("--proxies", default="all", help="comma-separated subset of params,flops,synflow,snip,"
+                   "grad_norm,fisher,grasp,jacov,nwot,zen, or 'all'")
+    p.add_argument("--archs", choices=("table", "naslib"), default="table",
+                   help="the benchmark table (default) or NASLib's Suite-Zero set (adds SRCC vs NASLib's values)")
+    p.add_argument("--metric", help="label of the benchmark table (default: the space's first metric)")
+    p.add_argument("--data-batch", help="real batch: .npz with images [N,C,H,W] and labels [N], or .npy images")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the synthetic batch")
+    p.set_defaults(func=cmd_zcp)
+    p = sub.add_parser("search", parents=[common, cached], help="experiment 2: predictor-guided evolutionary search")
+    p.add_argument("--space", required=True)
+    p.add_argument("--method", required=True, choices=("cl", "gnn", "random", "synflow"))
+    p.add_argument("--queries", type=int, default=100, help="query budget of each run")
+    p.add_argument("--seeds", type=int, default=10, help="number of runs, seeds --first-seed, --first-seed + 1, ...")
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--out", help="directory of the JSON query logs, one per run; rerunning resumes from them")
+    p.add_argument("--plot-dir", help="plot and summarize every method logged in --out for this space")
+    p.add_argument("--predictor", help="source predictor checkpoint (default: built as `transfer` does, cached)")
+    p.add_argument("--predictor-seed", type=int, default=0, help="seed of the built source predictor")
+    p.add_argument("--metric", help="label queried (default: the experiment's)")
+    p.add_argument("--population", type=int, help="aging population (default 20)")
+    p.add_argument("--tournament", type=int, help="members compared to pick a parent (default 5)")
+    p.add_argument("--candidates", type=int, help="children ranked per generation (default 200)")
+    p.add_argument("--per-generation", type=int, help="children queried per generation (default 10)")
+    p.add_argument("--finetune-epochs", type=int, help="epochs of the per-generation fine-tuning (default 100)")
+    p.add_argument("--max-macs", type=float, help="MACs budget (OFA-MBv3 search; reserved, not implemented yet)")
+    p.set_defaults(func=cmd_search)
     return parser
 
 

@@ -125,3 +125,17 @@ def test_denormalize_inverts_normalize_and_keeps_order(kind):
     scores = np.linspace(-5, 5, 101)
     back = denormalize(scores, stats)
     assert np.all(np.diff(back) > 0)  # strictly monotone, also past the fine-tuning labels
+
+
+def test_size_features_carry_each_networks_params_and_macs(nb201_sample):
+    graphs, _ = nb201_sample
+    batch = graphs.batch([0, 5, 7])
+    expected = np.log2(1 + np.stack([graphs.params[[0, 5, 7]], graphs.macs[[0, 5, 7]]], axis=1)) / 32
+    np.testing.assert_allclose(batch.size.numpy(), expected, rtol=1e-6)
+    encoder = Predictor(TINY).net.encoder.eval()
+    bigger = graphs.batch([0, 5, 7])
+    bigger.size = bigger.size + 0.1  # same graphs, larger networks
+    assert not np.allclose(encoder(batch).detach().numpy(), encoder(bigger).detach().numpy())
+    blind = Predictor(PredictorConfig(encoder=EncoderConfig(hidden=16, num_layers=2, embed_dim=16,
+                                                            size_features=False))).net.encoder.eval()
+    np.testing.assert_allclose(blind(batch).detach().numpy(), blind(bigger).detach().numpy())

@@ -28,6 +28,7 @@ class GraphBatch:
         edge_index: ``[2, E]`` long, (source, consumer) with batch-global node indices.
         batch: ``[N]`` long, the graph each node belongs to (0..num_graphs-1).
         num_graphs: B.
+        size: ``[B, 2]`` float, ``log2(1 + [params, MACs]) / 32`` of each whole network.
     """
 
     op: torch.Tensor
@@ -35,6 +36,7 @@ class GraphBatch:
     edge_index: torch.Tensor
     batch: torch.Tensor
     num_graphs: int
+    size: torch.Tensor
 
 
 @dataclass
@@ -132,9 +134,10 @@ class GraphSet:
         new_start = np.concatenate([[0], np.cumsum(n_nodes)[:-1]])
         ops, x = self.features()
         local = self.edges[:, edges].astype(np.int64) + np.repeat(new_start, n_edges)[None, :]
+        size = np.log2(1.0 + np.stack([self.params[idx], self.macs[idx]], axis=1)) / 32
         return GraphBatch(torch.from_numpy(ops[nodes]), torch.from_numpy(x[nodes]),
                           torch.from_numpy(local), torch.from_numpy(np.repeat(np.arange(len(idx)), n_nodes)),
-                          len(idx))
+                          len(idx), torch.from_numpy(size.astype(np.float32)))
 
     def spectra(self, kind: str = "normalized", length: int = 64) -> np.ndarray:
         """``[G, length]`` resampled Laplacian spectra (see :mod:`cgnas.graph.spectrum`)."""

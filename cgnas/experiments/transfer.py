@@ -85,6 +85,29 @@ def source_graphs(families: Sequence[str], per_family: int, seed: int, cache_roo
     return GraphSet.concat(parts), np.concatenate(labels), np.asarray(fams)
 
 
+def target_spectra(graphs: GraphSet, config: TransferConfig, cache_root: Any, data_dir: Any,
+                   progress: bool) -> np.ndarray:
+    """Laplacian spectra of the target's CGs for contrastive pre-training (stored in the CG
+    cache for a whole table; computed on the fly for a ``table_limit`` subset)."""
+    kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
+    if config.table_limit is not None:
+        return graphs.spectra(kind, length)
+    return CGCache(config.target, root=cache_root, data_dir=data_dir).spectra(kind, length, progress=progress)
+
+
+def transferred_predictor(method: str, graphs: GraphSet, spectra: np.ndarray | None,
+                          sources: tuple[GraphSet, np.ndarray, np.ndarray], config: TransferConfig, seed: int,
+                          progress: bool) -> Predictor:
+    """The k=0 predictor of ``method``: ``cl`` pre-trains the encoder contrastively on the
+    target's unlabeled ``graphs`` (with their ``spectra``), ``gnn`` does not; both then train on
+    the labeled ``sources`` (graphs, labels, families; see :func:`source_graphs`)."""
+    pred = Predictor(config.predictor, seed=seed)
+    if method == "cl":
+        pred.pretrain(graphs, spectra, config.pretrain, progress=progress)
+    pred.fit(*sources, config.fit, progress=progress)
+    return pred
+
+
 def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = None,
                  data_dir: str | os.PathLike | None = None, progress: bool = True,
                  log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
@@ -96,11 +119,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
     k_max = max(config.samples)
     if k_max >= len(graphs):
         raise CgnasError(f"--samples {k_max} leaves no {target} architecture to evaluate on")
-    spectra = None
-    if "cl" in config.methods:
-        kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
-        spectra = (graphs.spectra(kind, length) if config.table_limit is not None else
-                   CGCache(target, root=cache_root, data_dir=data_dir).spectra(kind, length, progress=progress))
+    spectra = (target_spectra(graphs, config, cache_root, data_dir, progress)
+               if "cl" in config.methods else None)
     raw: list[dict[str, Any]] = []
     scatter: dict[str, Any] = {}
     for seed in range(config.seeds):
@@ -128,10 +148,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
             src, src_y, src_fam = source_graphs([f for f in FAMILIES if f != target], config.source_per_family,
                                                 seed, cache_root, data_dir, progress, config.table_limit)
         for method in transferred:
-            pred = Predictor(config.predictor, seed=seed)
-            if method == "cl":
-                pred.pretrain(graphs, spectra, config.pretrain, progress=progress)
-            pred.fit(src, src_y, src_fam, config.fit, progress=progress)
+            pred = transferred_predictor(method, graphs, spectra, (src, src_y, src_fam), config, seed, progress)
             for k in config.samples:
                 model = pred if k < 2 else pred.copy().finetune(
                     graphs.subset(order[:k]), labels[order[:k]], config.finetune, progress=progress)

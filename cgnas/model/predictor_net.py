@@ -28,7 +28,9 @@ class PredictorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PredictorConfig":
-        return cls(encoder=EncoderConfig(**data["encoder"]), head_hidden=data["head_hidden"],
+        # checkpoints from before size features existed were trained without them
+        encoder = {"size_features": False, **data["encoder"]}
+        return cls(encoder=EncoderConfig(**encoder), head_hidden=data["head_hidden"],
                    projection_dim=data["projection_dim"])
 
 

@@ -1,0 +1,173 @@
+"""Search: oracles count and refuse, mutation stays in the pool, runs are reproducible and resume.
+
+Everything runs on the first rows of the tables (small pools) with a tiny predictor
+(1 epoch of CL and of source training, 2 fine-tuning epochs), so the file takes seconds.
+"""
+
+import json
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cgnas.cli import main
+from cgnas.errors import CgnasError
+from cgnas.experiments.search_plots import load_logs, plot_search, queries_to, summarize
+from cgnas.experiments.transfer import TransferConfig
+from cgnas.model.predictor import FIT_DEFAULT
+from cgnas.search import (BenchmarkOracle, EvolutionConfig, OutsidePoolError, PoolMutation, SearchConfig, evolve,
+                          random_search, run_search)
+from cgnas.search.scorers import SEARCH_FINETUNE
+from cgnas.train.pretrain import PretrainConfig
+
+POOL = 200
+TINY_BUILD = TransferConfig(target="nb201", source_per_family=60, pretrain=PretrainConfig(epochs=1, batch_size=64),
+                            fit=replace(FIT_DEFAULT, epochs=1))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cgcache")
+
+
+def tiny(method="cl", queries=30, seeds=(0,)):
+    return SearchConfig("nb201", method, queries=queries, seeds=seeds, limit=POOL, build=TINY_BUILD,
+                        finetune=replace(SEARCH_FINETUNE, epochs=2), evolution=EvolutionConfig(candidates=40))
+
+
+# ------------------------------------------------------------------ oracle
+def test_oracle_counts_each_architecture_once():
+    oracle = BenchmarkOracle("nb201", limit=POOL)
+    first = oracle.query(oracle.archs[3])
+    assert (oracle.num_queries, first.query) == (1, 1)
+    again = oracle.query(oracle.space.parse(first.arch))  # the same architecture, parsed anew
+    assert again is first and oracle.num_queries == 1
+    second = oracle.query(oracle.archs[7])
+    assert (oracle.num_queries, second.query) == (2, 2)
+    assert first.label == oracle.labels[3] and first.test == oracle.test_labels[3]
+    assert first.rank == 1 + int(np.sum(oracle.labels > oracle.labels[3]))
+    assert oracle.fresh().num_queries == 0 and oracle.num_queries == 2
+
+
+def test_oracle_refuses_architectures_outside_its_pool():
+    oracle = BenchmarkOracle("nb201", limit=POOL)
+    outside = BenchmarkOracle("nb201").archs[POOL + 5]
+    assert not oracle.contains(outside)
+    with pytest.raises(OutsidePoolError, match="not in the oracle's pool"):
+        oracle.query(outside)
+    assert oracle.num_queries == 0
+    assert isinstance(OutsidePoolError("x"), CgnasError)
+
+
+def test_nb101_oracle_answers_isomorphic_cells_alike():
+    oracle = BenchmarkOracle("nb101", limit=POOL)
+    rng = random.Random(0)
+    for row, arch in enumerate(oracle.archs):
+        n = len(arch.ops)
+        perm = [0] + rng.sample(range(1, n - 1), n - 2) + [n - 1]
+        matrix = [[arch.matrix[perm.index(i)][perm.index(j)] for j in range(n)] for i in range(n)]
+        ops = [arch.ops[perm.index(i)] for i in range(n)]
+        if matrix != [list(r) for r in arch.matrix] and all(matrix[i][j] == 0 for i in range(n) for j in range(i + 1)):
+            break
+    else:
+        pytest.fail("no cell with an order-preserving relabeling in the pool")
+    twin = oracle.space.parse({"matrix": matrix, "ops": ops})
+    assert oracle.query(twin).label == oracle.labels[row]
+    assert oracle.query(arch).query == 1 and oracle.num_queries == 1
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "nb301"])
+def test_mutation_stays_inside_the_pool(space):
+    oracle = BenchmarkOracle(space, limit=POOL)
+    mutate = PoolMutation(oracle)
+    rng = random.Random(1)
+    parent = oracle.archs[0]
+    children = [mutate(parent, rng) for _ in range(30)]
+    assert all(oracle.contains(c) for c in children)
+    assert all(oracle.space.key(c) != oracle.space.key(parent) for c in children)
+    assert len({oracle.space.key(c) for c in children}) > 1
+
+
+# ------------------------------------------------------------------ search loop
+def test_random_search_is_seeded_and_never_repeats():
+    oracle = BenchmarkOracle("nb201", limit=POOL)
+    a = random_search(oracle.fresh(), 25, seed=3)
+    b = random_search(oracle.fresh(), 25, seed=3)
+    c = random_search(oracle.fresh(), 25, seed=4)
+    assert [q.arch for q in a] == [q.arch for q in b] != [q.arch for q in c]
+    assert len({q.arch for q in a}) == 25 and [q.query for q in a] == list(range(1, 26))
+
+
+@pytest.mark.parametrize("bad", [{"explore": 1.5}, {"candidates": 5, "per_generation": 10}, {"tournament": 0}])
+def test_evolution_settings_are_checked(bad):
+    with pytest.raises(CgnasError, match="evolution needs"):
+        EvolutionConfig(**bad).validate()
+
+
+def test_evolution_follows_its_scorer():
+    """With the true labels as the fitness, evolution beats random search on the same budget."""
+    oracle = BenchmarkOracle("nb201", limit=2000)
+
+    class TrueLabels:
+        def update(self, queries):
+            pass
+
+        def score(self, archs):
+            return np.array([oracle.labels[oracle.row(a)] for a in archs])
+
+    guided = evolve(oracle.fresh(), TrueLabels(), 20, seed=0, config=EvolutionConfig(candidates=100))
+    blind = random_search(oracle.fresh(), 20, seed=0)
+    assert max(q.label for q in guided) > max(q.label for q in blind)
+    assert min(q.rank for q in guided) <= 5
+
+
+def test_search_is_reproducible_and_resumes_exactly(cache, tmp_path):
+    kw = {"cache_root": cache, "progress": False}
+    a = run_search(tiny(), out_dir=tmp_path / "a", **kw)
+    b = run_search(tiny(), out_dir=tmp_path / "b", **kw)
+    assert a["runs"] == b["runs"]
+    run_search(tiny(queries=20), out_dir=tmp_path / "c", **kw)  # interrupted after 20 queries
+    c = run_search(tiny(), out_dir=tmp_path / "c", **kw)       # the same command again continues
+    assert c["runs"] == a["runs"]
+    with pytest.raises(CgnasError, match="other settings"):
+        run_search(replace(tiny(), evolution=EvolutionConfig(candidates=50)), out_dir=tmp_path / "c", **kw)
+
+
+def test_tiny_cli_search_logs_every_query(cache, tmp_path, capsys):
+    out = tmp_path / "runs"
+    common = ["--space", "nb201", "--queries", "20", "--seeds", "2", "--limit", str(POOL), "--out", str(out),
+              "--cache-dir", str(cache), "--json", "--quiet"]
+    assert main(["search", "--method", "random", *common]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["space"], result["method"]) == ("nb201", "random")
+    assert [r["seed"] for r in result["runs"]] == [0, 1]
+    for run in result["runs"]:
+        log = json.loads((out / f"nb201_random_seed{run['seed']}.json").read_text())
+        assert log["queries"] == run["queries"]
+        assert [q["query"] for q in run["queries"]] == list(range(1, 21))
+        assert len({q["arch"] for q in run["queries"]}) == 20
+        for q in run["queries"]:
+            assert set(q) >= {"arch", "label", "test", "rank"}
+            assert 1 <= q["rank"] <= POOL and q["test"] is not None
+
+    runs, pool = load_logs(out, "nb201")
+    rows = summarize(runs, pool, 20)
+    assert rows[0]["method"] == "random" and rows[0]["seeds"] == 2
+    assert plot_search(runs, pool, "nb201", 20, tmp_path / "fig").is_file()
+    assert queries_to(runs["random"][0], lambda q: q["rank"] <= POOL) == 1
+    assert queries_to(runs["random"][0], lambda q: q["rank"] < 1) == float("inf")
+
+
+def test_cli_search_errors(capsys, tmp_path):
+    code = main(["search", "--space", "ofa_mbv3", "--method", "cl", "--queries", "5", "--seeds", "1"])
+    assert code == 2 and "--predictor" in capsys.readouterr().err
+    code = main(["search", "--space", "nb201", "--method", "random", "--queries", "0", "--seeds", "1"])
+    assert code == 2 and "at least 1" in capsys.readouterr().err
+
+
+def test_synflow_guided_search_runs(cache, tmp_path):
+    config = replace(tiny("synflow", queries=6), evolution=EvolutionConfig(candidates=5, per_generation=3))
+    result = run_search(config, out_dir=tmp_path, cache_root=cache, progress=False)
+    queries = result["runs"][0]["queries"]
+    assert len(queries) == 6 and len({q["arch"] for q in queries}) == 6
