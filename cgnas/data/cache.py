@@ -266,3 +266,14 @@ def labeled_graphs(space: str, metric: str | None = None, cache_root: str | os.P
     graphs = cache.load(allow_partial=True)
     n = min(limit, len(graphs))
     return graphs.subset(np.arange(n)), labels[:n]
+
+
+def table_spectra(space: str, graphs: GraphSet, kind: str = "normalized", length: int = 64,
+                  limit: int | None = None, cache_root: str | os.PathLike | None = None,
+                  data_dir: str | os.PathLike | None = None, progress: bool = True) -> np.ndarray:
+    """``[len(graphs), length]`` Laplacian spectra of the ``graphs`` that :func:`labeled_graphs`
+    returned: read from (or stored in) the cache for a whole table, computed on the fly for
+    the first ``limit`` rows only."""
+    if limit is not None:
+        return graphs.spectra(kind, length)
+    return CGCache(space, root=cache_root, data_dir=data_dir).spectra(kind, length, progress=progress)

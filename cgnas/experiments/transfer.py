@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from cgnas.data.cache import CGCache, labeled_graphs
+from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
@@ -89,10 +89,8 @@ def target_spectra(graphs: GraphSet, config: TransferConfig, cache_root: Any, da
                    progress: bool) -> np.ndarray:
     """Laplacian spectra of the target's CGs for contrastive pre-training (stored in the CG
     cache for a whole table; computed on the fly for a ``table_limit`` subset)."""
-    kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
-    if config.table_limit is not None:
-        return graphs.spectra(kind, length)
-    return CGCache(config.target, root=cache_root, data_dir=data_dir).spectra(kind, length, progress=progress)
+    return table_spectra(config.target, graphs, config.pretrain.spectrum_kind, config.pretrain.spectrum_length,
+                         config.table_limit, cache_root, data_dir, progress)
 
 
 def transferred_predictor(method: str, graphs: GraphSet, spectra: np.ndarray | None,

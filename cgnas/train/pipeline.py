@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from cgnas.data.cache import CGCache, labeled_graphs
+from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.graphset import GraphSet
 from cgnas.data.tables import ARCH_COLUMNS, row_spec
 from cgnas.errors import CgnasError
@@ -39,9 +39,8 @@ def pretrain_on_spaces(spaces: Sequence[str], out: PathLike, config: PretrainCon
     for name in spaces:
         graphs, _ = labeled_graphs(name, None, cache_root, data_dir, progress, limit)
         parts.append(graphs)
-        spectra.append(graphs.spectra(config.spectrum_kind, config.spectrum_length) if limit is not None
-                       else CGCache(name, root=cache_root, data_dir=data_dir).spectra(
-                           config.spectrum_kind, config.spectrum_length, progress=progress))
+        spectra.append(table_spectra(name, graphs, config.spectrum_kind, config.spectrum_length, limit,
+                                     cache_root, data_dir, progress))
     if resume and Path(out).is_file():
         pred = Predictor.load(out)
         if pred.pretrain_progress["config"] != config.to_dict():
