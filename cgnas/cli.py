@@ -318,8 +318,6 @@ def cmd_search(args: argparse.Namespace) -> None:
     from cgnas.search import EvolutionConfig, SearchConfig, run_search
     from cgnas.search.scorers import SEARCH_FINETUNE
 
-    if args.max_macs is not None:
-        raise CgnasError("--max-macs (search under a MACs budget, OFA-MBv3) is not implemented yet")
     evolution = EvolutionConfig(**{k: getattr(args, k) for k in ("population", "tournament", "candidates",
                                                                  "per_generation") if getattr(args, k) is not None})
     finetune = SEARCH_FINETUNE if args.finetune_epochs is None else replace(SEARCH_FINETUNE, epochs=args.finetune_epochs)
@@ -469,7 +467,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", type=int, help="children ranked per generation (default 200)")
     p.add_argument("--per-generation", type=int, help="children queried per generation (default 10)")
     p.add_argument("--finetune-epochs", type=int, help="epochs of the per-generation fine-tuning (default 100)")
-    p.add_argument("--max-macs", type=float, help="MACs budget (OFA-MBv3 search; reserved, not implemented yet)")
     p.set_defaults(func=cmd_search)
     return parser
 
