@@ -251,11 +251,11 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
     from cgnas.experiments.transfer import METHODS, TransferConfig, run_transfer
-    from cgnas.utils import atomic_write_text
 
     config = TransferConfig(target=args.target, samples=tuple(_ints(args.samples, "--samples")), seeds=args.seeds,
                             metric=args.metric, methods=tuple(_list(args.methods)) if args.methods else METHODS,
-                            source_per_family=args.source_per_family, table_limit=args.limit)
+                            source_per_family=args.source_per_family, table_limit=args.limit,
+                            proxies=tuple(_list(args.proxies)) if args.proxies else ())
     if args.pretrain_epochs is not None:
         config = replace(config, pretrain=replace(config.pretrain, epochs=args.pretrain_epochs))
     if args.weighting:
@@ -263,9 +263,7 @@ def cmd_transfer(args: argparse.Namespace) -> None:
             config.pretrain.contrastive, weighting=args.weighting)))
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = run_transfer(config, cache_root=args.cache_dir, data_dir=args.data_dir,
-                          progress=not args.quiet, log=log)
-    if args.out:
-        atomic_write_text(args.out, json.dumps(result, indent=1))
+                          progress=not args.quiet, log=log, out=args.out)
     if args.plot_dir:
         from cgnas.experiments.plots import plot_transfer
         result["plots"] = [str(p) for p in plot_transfer(result, args.plot_dir)]
@@ -432,7 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source-per-family", type=int, default=4000)
     p.add_argument("--pretrain-epochs", type=int)
     p.add_argument("--weighting", choices=("spectral", "uniform"), help="positive weighting of CL")
-    p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON")
+    p.add_argument("--proxies", help="zero-cost proxies as extra baselines, e.g. synflow,nwot "
+                                     "(computed on every target architecture and cached; see `cgnas zcp`)")
+    p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON after every seed; "
+                                 "rerunning with the same settings resumes after the last finished seed")
     p.add_argument("--plot-dir", help="save plots (SRCC against k, predicted against true) here")
     p.set_defaults(func=cmd_transfer)
 

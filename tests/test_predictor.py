@@ -1,5 +1,8 @@
 """Predictor: pre-training with resume, fit/finetune/predict, checkpoints, a small transfer run."""
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
@@ -11,6 +14,7 @@ from cgnas.experiments.transfer import TransferConfig, run_transfer
 from cgnas.model import EncoderConfig, Predictor, PredictorConfig
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
+from cgnas.zcp.runner import score_archs
 
 TINY = PredictorConfig(encoder=EncoderConfig(hidden=16, num_layers=2, embed_dim=16), head_hidden=16,
                        projection_dim=8)
@@ -113,6 +117,41 @@ def test_small_transfer_run_ranks_positively(tmp_path):
                          ("params", 0), ("params", 20)}
     assert rows[("cl", 20)]["spearman_mean"] > 0
     assert rows[("params", 0)]["spearman_mean"] > 0.3  # params rank NB201 well
+
+
+def test_transfer_resumes_after_the_last_finished_seed(tmp_path):
+    config = TransferConfig(target="nb201", samples=(0, 10), seeds=2, table_limit=300, source_per_family=100,
+                            methods=("gnn", "params"), predictor=TINY, fit=TrainConfig(epochs=1, batch_size=32),
+                            finetune=TrainConfig(epochs=5, batch_size=10))
+    out = tmp_path / "transfer.json"
+    full = run_transfer(config, cache_root=tmp_path, progress=False, out=out)
+    assert json.loads(out.read_text())["runs"] == full["runs"]
+
+    # An interrupt after seed 0: only seed 0 is on disk (marked, to see that it is not recomputed).
+    partial = json.loads(out.read_text())
+    partial["runs"] = [dict(r, kendall=-1.0) for r in full["runs"] if r["seed"] == 0]
+    out.write_text(json.dumps(partial))
+    resumed = run_transfer(config, cache_root=tmp_path, progress=False, out=out)
+    assert [r for r in resumed["runs"] if r["seed"] == 0] == partial["runs"]
+    assert [r for r in resumed["runs"] if r["seed"] == 1] == [r for r in full["runs"] if r["seed"] == 1]
+
+    # Other settings start over instead of mixing two experiments in one table.
+    other = run_transfer(replace(config, seeds=1, samples=(0, 20)), cache_root=tmp_path, progress=False, out=out)
+    assert {r["samples"] for r in other["runs"]} == {0, 20}
+
+
+def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
+    config = TransferConfig(target="nb201", samples=(0, 5), seeds=1, table_limit=30, methods=("params",),
+                            proxies=("synflow",))
+    result = run_transfer(config, cache_root=tmp_path, progress=False)
+    bench = cgnas.benchmark("nb201", metric="cifar10_test")
+    evaluated = np.random.default_rng([0, 12345]).permutation(30)[5:]
+    synflow = score_archs("nb201", [bench.spec(i) for i in evaluated], ["synflow"], cache_root=tmp_path)["synflow"]
+    expected = spearmanr(synflow, bench.labels[evaluated]).statistic
+    rows = {(r["method"], r["samples"]): r["spearman_mean"] for r in result["rows"]}
+    assert rows[("synflow", 0)] == rows[("synflow", 5)] == pytest.approx(expected, abs=1e-4)
+    with pytest.raises(CgnasError, match="unknown proxy"):
+        run_transfer(replace(config, proxies=("synflo",)), cache_root=tmp_path, progress=False)
 
 
 @pytest.mark.parametrize("kind", ["zscore", "rank"])

@@ -8,6 +8,9 @@ For a target family T, per seed ``s``:
 2. ``gnn``: the same network and schedule without contrastive pre-training.
 3. ``target_only``: the same network trained from scratch on the k target labels (k >= 2).
 4. ``params`` / ``flops``: the real network's parameter count / MACs as the score.
+5. ``proxies``: zero-cost proxies of the real networks (``cgnas.zcp``, synthetic batch of seed
+   0, cached per architecture under ``<cache>/zcp/``) as the score; a network whose proxy
+   fails ranks last.
 
 The k target samples are nested (the first k of one seeded permutation), and every method
 and k is scored on the same evaluation set: all target architectures outside the largest
@@ -17,8 +20,10 @@ report mean and standard deviation over seeds.
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -26,12 +31,16 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from cgnas.data.cache import labeled_graphs, table_spectra
+from cgnas.data.tables import benchmark
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
+from cgnas.utils import atomic_write_text
+from cgnas.zcp.proxies import check_proxies
+from cgnas.zcp.runner import score_archs
 
 FAMILIES = ("nb101", "nb201", "nb301")
 TARGET_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_test", "nb301": "val_acc"}
@@ -49,6 +58,8 @@ class TransferConfig:
     source_per_family: int = 4000
     table_limit: int | None = None
     """Use only the first N rows of each benchmark table (quick runs and tests)."""
+    proxies: tuple[str, ...] = ()
+    """Zero-cost proxies scored as baselines (computed on every target architecture, once)."""
     predictor: PredictorConfig = field(default_factory=PredictorConfig)
     pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(epochs=3))
     fit: TrainConfig = FIT_DEFAULT
@@ -61,6 +72,10 @@ class TransferConfig:
         unknown = set(self.methods) - set(METHODS)
         if unknown:
             raise CgnasError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
+        if self.proxies:
+            check_proxies(self.proxies)
+        if set(self.proxies) & set(METHODS):
+            raise CgnasError("params and flops are methods of their own; list them in --methods, not --proxies")
         if any(k < 0 for k in self.samples) or self.seeds < 1:
             raise CgnasError("--samples must be >= 0 and --seeds >= 1")
 
@@ -70,6 +85,18 @@ def rank_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
     if np.all(pred == pred[0]):
         return 0.0, 0.0
     return float(spearmanr(pred, true).statistic), float(kendalltau(pred, true).statistic)
+
+
+def proxy_scores(target: str, n: int, proxies: Sequence[str], cache_root: Any, data_dir: Any,
+                 progress: bool) -> dict[str, np.ndarray]:
+    """``{proxy: [n]}`` zero-cost proxy values of the first ``n`` rows of the target's table,
+    failed networks set below every other value."""
+    if not proxies:
+        return {}
+    bench = benchmark(target, data_dir=data_dir)
+    values = score_archs(target, [bench.spec(i) for i in range(n)], list(proxies), cache_root=cache_root,
+                         data_dir=data_dir, progress=progress)
+    return {name: np.where(np.isnan(v), np.nanmin(v) - 1, v) for name, v in values.items()}
 
 
 def source_graphs(families: Sequence[str], per_family: int, seed: int, cache_root: Any, data_dir: Any,
@@ -106,10 +133,33 @@ def transferred_predictor(method: str, graphs: GraphSet, spectra: np.ndarray | N
     return pred
 
 
+def finished_seeds(out: str | os.PathLike | None, config: TransferConfig) -> dict[str, Any] | None:
+    """The result in ``out`` if a run of the same ``config`` (up to the number of seeds) wrote
+    it, keeping only the seeds that ``config`` asks for; else None."""
+    if out is None or not Path(out).is_file():
+        return None
+    try:
+        previous = json.loads(Path(out).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    settings = json.loads(json.dumps({**asdict(config), "seeds": None}))
+    # settings added since the file was written count as their defaults
+    defaults = json.loads(json.dumps(asdict(TransferConfig(target=config.target))))
+    if {**defaults, **previous.get("config", {}), "seeds": None} != settings or "runs" not in previous:
+        return None
+    previous["runs"] = [r for r in previous["runs"] if r["seed"] < config.seeds]
+    return previous
+
+
 def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = None,
                  data_dir: str | os.PathLike | None = None, progress: bool = True,
-                 log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
-    """Run the experiment; returns the ``transfer`` JSON of DESIGN.md section 5 (+ per-seed raw rows)."""
+                 log: Callable[[str], None] = lambda msg: None,
+                 out: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Run the experiment; returns the ``transfer`` JSON of DESIGN.md section 5 (+ per-seed raw rows).
+
+    With ``out``, the result so far is written there (atomically) after every seed, and a rerun
+    with the same config resumes after the last finished seed instead of starting over.
+    """
     config.validate()
     target = config.target
     metric = config.metric or TARGET_METRIC[target]
@@ -119,9 +169,21 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
         raise CgnasError(f"--samples {k_max} leaves no {target} architecture to evaluate on")
     spectra = (target_spectra(graphs, config, cache_root, data_dir, progress)
                if "cl" in config.methods else None)
-    raw: list[dict[str, Any]] = []
-    scatter: dict[str, Any] = {}
+    proxies = proxy_scores(target, len(graphs), config.proxies, cache_root, data_dir, progress)
+    previous = finished_seeds(out, config)
+    raw: list[dict[str, Any]] = previous["runs"] if previous else []
+    scatter: dict[str, Any] = previous["scatter"] if previous else {}
+    done = {r["seed"] for r in raw}
+    if done:
+        log(f"resuming from {out}: seeds {sorted(done)} already done")
+
+    def result() -> dict[str, Any]:
+        return {"target": target, "metric": metric, "rows": summarize(raw), "runs": raw,
+                "eval_size": len(graphs) - k_max, "config": asdict(config), "scatter": scatter}
+
     for seed in range(config.seeds):
+        if seed in done:
+            continue
         start = time.perf_counter()
         order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
         eval_idx = order[k_max:]
@@ -141,6 +203,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                 score("params", k, eval_graphs.params.astype(np.float64))
             if "flops" in config.methods:
                 score("flops", k, eval_graphs.macs.astype(np.float64))
+            for name, values in proxies.items():
+                score(name, k, values[eval_idx])
         transferred = [m for m in ("cl", "gnn") if m in config.methods]
         if transferred:
             src, src_y, src_fam = source_graphs([f for f in FAMILIES if f != target], config.source_per_family,
@@ -158,14 +222,16 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                         graphs.subset(order[:k]), labels[order[:k]], config.target_only, progress=progress)
                     score("target_only", k, model.predict(eval_graphs))
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
-    return {"target": target, "metric": metric, "rows": summarize(raw), "runs": raw,
-            "eval_size": len(graphs) - k_max, "config": asdict(config), "scatter": scatter}
+        if out is not None:
+            atomic_write_text(out, json.dumps(result(), indent=1))
+    return result()
 
 
 def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and std over seeds of each (method, samples)."""
     rows = []
-    keys = sorted({(r["method"], r["samples"]) for r in raw}, key=lambda mk: (METHODS.index(mk[0]), mk[1]))
+    order = list(METHODS) + sorted({r["method"] for r in raw} - set(METHODS))  # then the proxies
+    keys = sorted({(r["method"], r["samples"]) for r in raw}, key=lambda mk: (order.index(mk[0]), mk[1]))
     for method, k in keys:
         sel = [r for r in raw if r["method"] == method and r["samples"] == k]
         rho = np.array([r["spearman"] for r in sel])
