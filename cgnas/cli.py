@@ -131,6 +131,12 @@ def cmd_cg(args: argparse.Namespace) -> None:
         elif suffix == ".dot":
             from cgnas.utils import atomic_write_text
             atomic_write_text(out, cg.to_dot())
+        elif suffix == ".onnx":
+            from cgnas.graph.onnx_io import export_onnx
+            export_onnx(cg, None, out)
+        elif suffix == ".pt2":
+            from cgnas.graph.to_torch import save_exported
+            save_exported(cg, out)
         else:
             cg.draw(out)
         summary["out"] = str(out)
@@ -250,12 +256,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_transfer(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from cgnas.experiments.transfer import METHODS, TransferConfig, run_transfer
+    from cgnas.experiments.transfer import METHODS, OFA_TARGET, run_transfer, transfer_config
 
-    config = TransferConfig(target=args.target, samples=tuple(_ints(args.samples, "--samples")), seeds=args.seeds,
-                            metric=args.metric, methods=tuple(_list(args.methods)) if args.methods else METHODS,
-                            source_per_family=args.source_per_family, table_limit=args.limit,
-                            proxies=tuple(_list(args.proxies)) if args.proxies else ())
+    ofa_options = {k: getattr(args, k) for k in ("pretrain_per_family", "pretrain_space_samples")
+                   if getattr(args, k) is not None}
+    if ofa_options and args.target != OFA_TARGET:
+        raise CgnasError("--pretrain-per-family and --pretrain-space-samples are for --target ofa_mbv3 "
+                         "(a NAS-Bench target pre-trains on its own table)")
+    config = transfer_config(args.target, samples=tuple(_ints(args.samples, "--samples")), seeds=args.seeds,
+                             metric=args.metric, methods=tuple(_list(args.methods)) if args.methods else METHODS,
+                             source_per_family=args.source_per_family, table_limit=args.limit,
+                             proxies=tuple(_list(args.proxies)) if args.proxies else (), **ofa_options)
     if args.pretrain_epochs is not None:
         config = replace(config, pretrain=replace(config.pretrain, epochs=args.pretrain_epochs))
     if args.weighting:
@@ -322,17 +333,24 @@ def cmd_search(args: argparse.Namespace) -> None:
     config = SearchConfig(space=args.space, method=args.method, queries=args.queries,
                           seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), evolution=evolution,
                           finetune=finetune, predictor=args.predictor, build_seed=args.predictor_seed,
-                          metric=args.metric, limit=args.limit)
+                          metric=args.metric, limit=args.limit, max_macs=args.max_macs)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = run_search(config, out_dir=args.out, cache_root=args.cache_dir, data_dir=args.data_dir,
                         progress=not args.quiet, log=log)
-    lines = [f"{result['space']} {result['method']}: {args.queries} queries of {result['metric']}, pool of "
-             f"{result['pool_size']:,} (its best {result['pool_best']:.4g})",
-             f"{'seed':>4}  {'best':>8}  {'rank':>6}  {'test':>8}  {'query':>5}"]
-    for run in result["runs"]:
-        b = run["best"]
-        test = "-" if b["test"] is None else f"{b['test']:.4g}"
-        lines.append(f"{run['seed']:>4}  {b['label']:>8.4g}  {b['rank']:>6}  {test:>8}  {b['query']:>5}")
+    if result["pool_size"] is None:
+        budget = "" if args.max_macs is None else f" within {args.max_macs:g}M MACs"
+        lines = [f"{result['space']} {result['method']}: {args.queries} queries of {result['metric']}{budget}",
+                 f"{'seed':>4}  {'best':>8}  {'MACs (M)':>8}  {'query':>5}  arch"]
+        lines += [f"{run['seed']:>4}  {run['best']['label']:>8.4g}  {run['best']['macs'] / 1e6:>8.1f}  "
+                  f"{run['best']['query']:>5}  {run['best']['arch']}" for run in result["runs"]]
+    else:
+        lines = [f"{result['space']} {result['method']}: {args.queries} queries of {result['metric']}, pool of "
+                 f"{result['pool_size']:,} (its best {result['pool_best']:.4g})",
+                 f"{'seed':>4}  {'best':>8}  {'rank':>6}  {'test':>8}  {'query':>5}"]
+        for run in result["runs"]:
+            b = run["best"]
+            test = "-" if b["test"] is None else f"{b['test']:.4g}"
+            lines.append(f"{run['seed']:>4}  {b['label']:>8.4g}  {b['rank']:>6}  {test:>8}  {b['query']:>5}")
     if args.plot_dir:
         from cgnas.experiments.search_plots import load_logs, plot_search, summarize
 
@@ -343,6 +361,28 @@ def cmd_search(args: argparse.Namespace) -> None:
         result["plots"] = [str(plot_search(runs, pool, args.space, args.queries, args.plot_dir))]
         lines += [f"every method logged in {args.out} (medians over seeds):"]
         lines += [json.dumps(row) for row in result["summary"]]
+    _emit(args, result, "\n".join(lines))
+
+
+def cmd_ofa_compare(args: argparse.Namespace) -> None:
+    from cgnas.experiments.ofa_compare import compare, plot_compare
+
+    result = compare(_list(args.logs), queries=args.queries, data_dir=args.data_dir)
+    if args.plot_dir:
+        result["plots"] = [str(plot_compare(result, args.plot_dir))]
+    header = f"{'budget':>7}  {'net or method':<20} {'MACs (M)':>9}  {'oracle top-1':>20}  {'published':>9}  beats it"
+    lines = [result["note"], header]
+    for b in result["budgets"]:
+        pub = b["published"]
+        lines.append(f"{b['max_macs']:>6g}M  {pub['name'].split('_')[0]:<20} {pub['macs_m']:>9.1f}  "
+                     f"{pub['oracle']:>20.2f}  {pub['published_top1']:>9.1f}")
+        for m in b["methods"]:
+            iqr = f"{m['best_median']:.2f} [{m['best_iqr'][0]:.2f}, {m['best_iqr'][1]:.2f}]"
+            name = f"{m['method']} ({m['seeds']} seeds)"
+            lines.append(f"{'':>7}  {name:<20} "
+                         f"{m['median_run']['macs_m']:>9.1f}  {iqr:>20}  {'-':>9}  "
+                         f"{'yes' if m['beats_published'] else 'no'}")
+    lines += [f"wrote {p}" for p in result.get("plots", [])]
     _emit(args, result, "\n".join(lines))
 
 
@@ -371,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cg", parents=[common], help="build, summarize, draw or export a computational graph")
     add_graph_source(p)
-    p.add_argument("--out", help="write the CG: .png/.svg/.pdf drawing, .json CG, .dot Graphviz")
+    p.add_argument("--out", help="write the CG: .png/.svg/.pdf drawing, .json CG, .dot Graphviz, or the network "
+                                 "(fresh weights): .onnx ONNX, .pt2 torch.export program (torch.export.load(F).module() runs it)")
     p.set_defaults(func=cmd_cg)
 
     p = sub.add_parser("cache", parents=[common, cached], help="build the CG cache of labeled architectures")
@@ -430,6 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source-per-family", type=int, default=4000)
     p.add_argument("--pretrain-epochs", type=int)
     p.add_argument("--weighting", choices=("spectral", "uniform"), help="positive weighting of CL")
+    p.add_argument("--pretrain-per-family", type=int,
+                   help="ofa_mbv3: random CGs of each NAS-Bench table that CL pre-trains on (default 5000)")
+    p.add_argument("--pretrain-space-samples", type=int,
+                   help="ofa_mbv3: CGs sampled from the OFA space that CL pre-trains on besides (default 5000)")
     p.add_argument("--proxies", help="zero-cost proxies as extra baselines, e.g. synflow,nwot "
                                      "(computed on every target architecture and cached; see `cgnas zcp`)")
     p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON after every seed; "
@@ -454,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_zcp)
     p = sub.add_parser("search", parents=[common, cached], help="experiment 2: predictor-guided evolutionary search")
     p.add_argument("--space", required=True)
-    p.add_argument("--method", required=True, choices=("cl", "gnn", "random", "synflow"))
+    p.add_argument("--method", required=True, choices=("cl", "gnn", "random", "synflow", "evolution"),
+                   help="evolution: plain evolution on the oracle, no fitness model")
     p.add_argument("--queries", type=int, default=100, help="query budget of each run")
     p.add_argument("--seeds", type=int, default=10, help="number of runs, seeds --first-seed, --first-seed + 1, ...")
     p.add_argument("--first-seed", type=int, default=0)
@@ -467,8 +513,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tournament", type=int, help="members compared to pick a parent (default 5)")
     p.add_argument("--candidates", type=int, help="children ranked per generation (default 200)")
     p.add_argument("--per-generation", type=int, help="children queried per generation (default 10)")
-    p.add_argument("--finetune-epochs", type=int, help="epochs of the per-generation fine-tuning (default 100)")
+    p.add_argument("--finetune-epochs", type=int, help="epochs of the per-generation fine-tuning (default 30)")
+    p.add_argument("--max-macs", type=float, help="ofa_mbv3: MACs budget in millions (of the real network at its "
+                                                  "resolution); one --out directory per budget")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ofa-compare", parents=[common],
+                       help="experiment 3: searched ofa_mbv3 subnets beside OFA's published ones, same oracle")
+    p.add_argument("--logs", required=True, help="comma-separated search --out directories, one per MACs budget")
+    p.add_argument("--queries", type=int, default=100, help="best subnet within the first N queries of each run")
+    p.add_argument("--plot-dir", help="save the accuracy-vs-MACs plot here")
+    p.set_defaults(func=cmd_ofa_compare)
     return parser
 
 

@@ -160,8 +160,8 @@ def test_tiny_cli_search_logs_every_query(cache, tmp_path, capsys):
 
 
 def test_cli_search_errors(capsys, tmp_path):
-    code = main(["search", "--space", "ofa_mbv3", "--method", "cl", "--queries", "5", "--seeds", "1"])
-    assert code == 2 and "--predictor" in capsys.readouterr().err
+    code = main(["search", "--space", "ofa_mbv3", "--method", "synflow", "--queries", "5", "--seeds", "1"])
+    assert code == 2 and "not a search method for ofa_mbv3" in capsys.readouterr().err
     code = main(["search", "--space", "nb201", "--method", "random", "--queries", "0", "--seeds", "1"])
     assert code == 2 and "at least 1" in capsys.readouterr().err
 

@@ -32,16 +32,27 @@ def load_logs(log_dir: str | os.PathLike, space: str) -> tuple[dict[str, list[Ru
     """``({method: [run, ...]}, pool facts)`` from the search logs of ``space`` in ``log_dir``.
 
     Pool facts (from the logs): ``metric``, ``test_metric``, ``pool_size``, ``pool_best``
-    (best label) and ``test_best`` (best test label, ``None`` where there is none).
+    (best label) and ``test_best`` (best test label, ``None`` where there is none), and
+    ``max_macs``, the MACs budget (millions) of the searches (``None`` without one).
+
+    Raises:
+        CgnasError: no logs, or logs of searches under different MACs budgets (one directory
+            per budget).
     """
     runs: dict[str, list[Run]] = {}
     pool: dict[str, Any] = {}
+    budgets = set()
     for path in sorted(Path(log_dir).glob(f"{space}_*_seed*.json"), key=_seed_order):
         data = json.loads(path.read_text())
         runs.setdefault(data["settings"]["method"], []).append(data["queries"])
         pool = {k: data[k] for k in ("metric", "test_metric", "pool_size", "pool_best", "test_best")}
+        budgets.add(data["settings"].get("max_macs"))
     if not runs:
         raise CgnasError(f"no search logs of {space} in {log_dir} (expected {space}_<method>_seed<n>.json)")
+    if len(budgets) > 1:
+        raise CgnasError(f"the search logs in {log_dir} mix MACs budgets {sorted(map(str, budgets))}; "
+                         "give each budget its own --out directory")
+    pool["max_macs"] = budgets.pop()
     return runs, pool
 
 
@@ -99,9 +110,10 @@ def summarize(runs: dict[str, list[Run]], pool: dict[str, Any], budget: int) -> 
     search run until it finds the best), median queries until the best-so-far architecture is
     the pool's best (``queries_to_best``) or in its top 0.1 % (``queries_to_top<n>``), and
     with test labels until the best-so-far architecture (``queries_to_test_best``) or any
-    queried one (``queries_to_test_best_any``) has the benchmark's best test label.
+    queried one (``queries_to_test_best_any``) has the benchmark's best test label. An
+    oracle without a pool (ofa_mbv3) has no ranks: its rows have the label figures only.
     """
-    top = max(1, math.ceil(0.001 * pool["pool_size"]))
+    top = None if pool["pool_size"] is None else max(1, math.ceil(0.001 * pool["pool_size"]))
 
     def has_best_test(q: dict[str, Any]) -> bool:
         return q["test"] is not None and q["test"] >= pool["test_best"] - 1e-6
@@ -111,11 +123,13 @@ def summarize(runs: dict[str, list[Run]], pool: dict[str, Any], budget: int) -> 
         label = curves(method_runs, budget, "label")[:, -1]
         row = {"method": method, "seeds": len(method_runs), "budget": budget,
                "best_label_median": _round(np.nanmedian(label)),
-               "best_label_iqr": [_round(v) for v in np.nanpercentile(label, [25, 75])],
-               "best_rank_median": _round(np.nanmedian(curves(method_runs, budget, "rank")[:, -1])),
-               "logged_queries_min": min(len(r) for r in method_runs),
-               "queries_to_best": median_queries(method_runs, lambda q: q["rank"] == 1),
-               f"queries_to_top{top}": median_queries(method_runs, lambda q: q["rank"] <= top)}
+               "best_label_iqr": [_round(v) for v in np.nanpercentile(label, [25, 75])]}
+        if top is not None:  # rank figures in the order of a pool's row
+            row["best_rank_median"] = _round(np.nanmedian(curves(method_runs, budget, "rank")[:, -1]))
+        row["logged_queries_min"] = min(len(r) for r in method_runs)
+        if top is not None:
+            row["queries_to_best"] = median_queries(method_runs, lambda q: q["rank"] == 1)
+            row[f"queries_to_top{top}"] = median_queries(method_runs, lambda q: q["rank"] <= top)
         if pool.get("test_best") is not None:
             row["best_test_median"] = _round(np.nanmedian(curves(method_runs, budget, "test")[:, -1]))
             row["queries_to_test_best"] = median_queries(method_runs, has_best_test)
@@ -130,9 +144,9 @@ def _round(value: float) -> float:
 
 def plot_search(runs: dict[str, list[Run]], pool: dict[str, Any], space: str, budget: int,
                 out_dir: str | os.PathLike) -> Path:
-    """``search_<space>.png``: best-so-far label, its rank in the pool (log scale) and, with
-    test labels, its test label against the number of queries; median and IQR over the runs
-    of at least ``budget`` queries."""
+    """``search_<space>.png``: best-so-far label, its rank in the pool (log scale; with a pool)
+    and, with test labels, its test label against the number of queries; median and IQR over
+    the runs of at least ``budget`` queries."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,10 +154,12 @@ def plot_search(runs: dict[str, list[Run]], pool: dict[str, Any], space: str, bu
 
     from cgnas.experiments.plots import _save
 
-    fields = ["label", "rank"] + (["test"] if pool.get("test_best") is not None else [])
-    titles = {"label": f"best {pool['metric']}", "rank": f"its rank among {pool['pool_size']:,}",
+    fields = (["label"] + (["rank"] if pool["pool_size"] is not None else [])
+              + (["test"] if pool.get("test_best") is not None else []))
+    titles = {"label": f"best {pool['metric']}", "rank": f"its rank among {pool['pool_size'] or 0:,}",
               "test": f"its {pool['test_metric']}"}
-    fig, axes = plt.subplots(1, len(fields), figsize=(4.6 * len(fields), 3.8))
+    fig, axes = plt.subplots(1, len(fields), figsize=(4.6 * len(fields), 3.8), squeeze=False)
+    axes = axes[0]
     x = np.arange(1, budget + 1)
     for ax, field in zip(axes, fields):
         for method, method_runs in finished(runs, budget).items():
@@ -154,7 +170,7 @@ def plot_search(runs: dict[str, list[Run]], pool: dict[str, Any], space: str, bu
         if field == "rank":
             ax.set_yscale("log")
             ax.invert_yaxis()
-        if field == "label":
+        if field == "label" and pool["pool_best"] is not None:
             ax.axhline(pool["pool_best"], color="grey", ls=":", lw=1)
         if field == "test":
             ax.axhline(pool["test_best"], color="grey", ls=":", lw=1)

@@ -16,12 +16,18 @@ The k target samples are nested (the first k of one seeded permutation), and eve
 and k is scored on the same evaluation set: all target architectures outside the largest
 sample. Scores are Spearman's ρ (SRCC) and Kendall's τ against the target metric; rows
 report mean and standard deviation over seeds.
+
+Target ``ofa_mbv3`` (experiment 3, :class:`OFATransferConfig`): the labels are the 364
+measured OFA-MBv3 subnets (ImageNet top-1, w1.0, r=224), the sources all three NAS-Bench
+families, and since there is no unlabeled OFA table, ``cl`` pre-trains on a seeded sample of
+each NAS-Bench table plus CGs sampled from the OFA space (:func:`pretrain_set`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from pathlib import Path
 from dataclasses import asdict, dataclass, field
@@ -43,9 +49,11 @@ from cgnas.zcp.proxies import check_proxies
 from cgnas.zcp.runner import score_archs
 
 FAMILIES = ("nb101", "nb201", "nb301")
-TARGET_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_test", "nb301": "val_acc"}
+TARGET_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_test", "nb301": "val_acc", "ofa_mbv3": "top1"}
 SOURCE_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_val", "nb301": "val_acc"}
 METHODS = ("cl", "gnn", "target_only", "params", "flops")
+OFA_TARGET = "ofa_mbv3"
+TARGETS = FAMILIES + (OFA_TARGET,)
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,11 @@ class TransferConfig:
     target_only: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=200, batch_size=16, lr=1e-3))
 
     def validate(self) -> None:
-        if self.target not in FAMILIES:
-            raise CgnasError(f"transfer target must be one of {', '.join(FAMILIES)}, not {self.target!r}")
+        if self.target not in TARGETS:
+            raise CgnasError(f"transfer target must be one of {', '.join(TARGETS)}, not {self.target!r}")
+        if (self.target == OFA_TARGET) != isinstance(self, OFATransferConfig):
+            wanted = "OFATransferConfig" if self.target == OFA_TARGET else "TransferConfig"
+            raise CgnasError(f"the {self.target} transfer needs a {wanted}; build it with transfer_config(target)")
         unknown = set(self.methods) - set(METHODS)
         if unknown:
             raise CgnasError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
@@ -78,6 +89,33 @@ class TransferConfig:
             raise CgnasError("params and flops are methods of their own; list them in --methods, not --proxies")
         if any(k < 0 for k in self.samples) or self.seeds < 1:
             raise CgnasError("--samples must be >= 0 and --seeds >= 1")
+
+
+@dataclass(frozen=True)
+class OFATransferConfig(TransferConfig):
+    """The transfer to ``ofa_mbv3``: :class:`TransferConfig` plus where contrastive
+    pre-training gets its unlabeled CGs (drawn afresh for every seed)."""
+
+    target: str = OFA_TARGET
+    pretrain_per_family: int = 5000
+    """Random CGs of each NAS-Bench table (NB101, NB201, NB301) in the pre-training set."""
+    pretrain_space_samples: int = 5000
+    """CGs sampled from the ofa_mbv3 space (half w1.0, half w1.2 on average; resolutions
+    128..224) in the pre-training set; 0 pre-trains on the NAS-Bench families only."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.pretrain_per_family < 0 or self.pretrain_space_samples < 0:
+            raise CgnasError("pretrain_per_family and pretrain_space_samples must be >= 0")
+        if "cl" in self.methods and self.pretrain_per_family + self.pretrain_space_samples < 2:
+            raise CgnasError("cl needs at least 2 pre-training CGs: raise pretrain_per_family or "
+                             "pretrain_space_samples")
+
+
+def transfer_config(target: str, **options: Any) -> TransferConfig:
+    """The experiment's config for ``target``: :class:`OFATransferConfig` for ofa_mbv3,
+    :class:`TransferConfig` otherwise; ``options`` are its fields."""
+    return (OFATransferConfig if target == OFA_TARGET else TransferConfig)(target=target, **options)
 
 
 def rank_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
@@ -120,11 +158,47 @@ def target_spectra(graphs: GraphSet, config: TransferConfig, cache_root: Any, da
                          config.table_limit, cache_root, data_dir, progress)
 
 
+def pretrain_set(config: TransferConfig, seed: int, graphs: GraphSet, cache_root: Any, data_dir: Any,
+                 progress: bool) -> tuple[GraphSet, np.ndarray]:
+    """The unlabeled CGs that ``cl`` pre-trains on, with their Laplacian spectra.
+
+    For a NAS-Bench target: the target's own ``graphs`` (its whole table, or its first
+    ``table_limit`` rows). For ofa_mbv3 (:class:`OFATransferConfig`): ``pretrain_per_family``
+    random CGs of each NAS-Bench table plus ``pretrain_space_samples`` CGs sampled from the OFA
+    space, both drawn with ``seed``.
+    """
+    if not isinstance(config, OFATransferConfig):
+        return graphs, target_spectra(graphs, config, cache_root, data_dir, progress)
+    from cgnas.spaces.ofa_mbv3 import WIDTHS, OFAMBv3Space
+
+    kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
+    parts, spectra = [], []
+    for fam in FAMILIES:
+        fam_graphs, _ = labeled_graphs(fam, None, cache_root, data_dir, progress, config.table_limit)
+        fam_spectra = table_spectra(fam, fam_graphs, kind, length, config.table_limit, cache_root, data_dir,
+                                    progress)
+        # a stream of its own, so the pre-training sample is not the first rows of the source sample
+        rng = np.random.default_rng([seed, FAMILIES.index(fam), len(FAMILIES)])
+        idx = rng.permutation(len(fam_graphs))[:config.pretrain_per_family]
+        parts.append(fam_graphs.subset(idx))
+        spectra.append(fam_spectra[idx])
+    if config.pretrain_space_samples:
+        rng_ofa = random.Random(f"cgnas-ofa-pretrain:{seed}")
+        widths = [OFAMBv3Space(default_w=w) for w in WIDTHS]
+        archs = [rng_ofa.choice(widths).sample(rng_ofa) for _ in range(config.pretrain_space_samples)]
+        sampled = GraphSet.from_cgs((widths[0].to_cg(a) for a in archs), OFA_TARGET,
+                                    keys=[widths[0].key(a) for a in archs])
+        parts.append(sampled)
+        spectra.append(sampled.spectra(kind, length))
+    return GraphSet.concat(parts), np.concatenate(spectra)
+
+
 def transferred_predictor(method: str, graphs: GraphSet, spectra: np.ndarray | None,
                           sources: tuple[GraphSet, np.ndarray, np.ndarray], config: TransferConfig, seed: int,
                           progress: bool) -> Predictor:
     """The k=0 predictor of ``method``: ``cl`` pre-trains the encoder contrastively on the
-    target's unlabeled ``graphs`` (with their ``spectra``), ``gnn`` does not; both then train on
+    unlabeled ``graphs`` (with their ``spectra``; see :func:`pretrain_set`), ``gnn`` does not;
+    both then train on
     the labeled ``sources`` (graphs, labels, families; see :func:`source_graphs`)."""
     pred = Predictor(config.predictor, seed=seed)
     if method == "cl":
@@ -144,7 +218,7 @@ def finished_seeds(out: str | os.PathLike | None, config: TransferConfig) -> dic
         return None
     settings = json.loads(json.dumps({**asdict(config), "seeds": None}))
     # settings added since the file was written count as their defaults
-    defaults = json.loads(json.dumps(asdict(TransferConfig(target=config.target))))
+    defaults = json.loads(json.dumps(asdict(type(config)(target=config.target))))
     if {**defaults, **previous.get("config", {}), "seeds": None} != settings or "runs" not in previous:
         return None
     previous["runs"] = [r for r in previous["runs"] if r["seed"] < config.seeds]
@@ -167,8 +241,6 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
     k_max = max(config.samples)
     if k_max >= len(graphs):
         raise CgnasError(f"--samples {k_max} leaves no {target} architecture to evaluate on")
-    spectra = (target_spectra(graphs, config, cache_root, data_dir, progress)
-               if "cl" in config.methods else None)
     proxies = proxy_scores(target, len(graphs), config.proxies, cache_root, data_dir, progress)
     previous = finished_seeds(out, config)
     raw: list[dict[str, Any]] = previous["runs"] if previous else []
@@ -209,8 +281,11 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
         if transferred:
             src, src_y, src_fam = source_graphs([f for f in FAMILIES if f != target], config.source_per_family,
                                                 seed, cache_root, data_dir, progress, config.table_limit)
+        pre_graphs, pre_spectra = (pretrain_set(config, seed, graphs, cache_root, data_dir, progress)
+                                   if "cl" in transferred else (graphs, None))
         for method in transferred:
-            pred = transferred_predictor(method, graphs, spectra, (src, src_y, src_fam), config, seed, progress)
+            pred = transferred_predictor(method, pre_graphs, pre_spectra, (src, src_y, src_fam), config, seed,
+                                         progress)
             for k in config.samples:
                 model = pred if k < 2 else pred.copy().finetune(
                     graphs.subset(order[:k]), labels[order[:k]], config.finetune, progress=progress)

@@ -9,6 +9,8 @@ calls back, so ``from_torch(cg.to_torch(), shape)`` reproduces ``cg``.
 from __future__ import annotations
 
 import operator
+import os
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -132,3 +134,26 @@ def to_torch(cg: CompGraph) -> fx.GraphModule:
             values[i] = graph.call_function(fn, fargs, kwargs)
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     return fx.GraphModule(root, graph, class_name="CGNetwork")
+
+
+
+def save_exported(cg: CompGraph, path: str | os.PathLike) -> Path:
+    """Write the network of ``cg`` (:func:`to_torch`, fresh weights, eval mode) to ``path`` as a
+    ``torch.export`` program with a dynamic batch dimension, written atomically:
+    ``torch.export.load(path).module()`` runs it without cgnas installed.
+
+    Raises:
+        CgnasError: ``torch.export`` cannot trace the module.
+    """
+    from cgnas.utils import atomic_write
+
+    module = to_torch(cg).eval()
+    gen = torch.Generator().manual_seed(0)
+    examples = tuple(torch.randn((2,) + tuple(cg.shapes[i]), generator=gen) for i in cg.input_nodes())
+    try:
+        program = torch.export.export(module, examples,
+                                      dynamic_shapes=tuple({0: torch.export.Dim.DYNAMIC} for _ in examples))
+    except Exception as exc:  # torch.export raises many types for code it cannot trace
+        raise CgnasError(f"torch.export cannot trace the network of {cg.name or 'the CG'}: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    return atomic_write(path, lambda tmp: torch.export.save(program, str(tmp)))

@@ -3,7 +3,8 @@
 One generation::
 
     population = the last `population` architectures queried        (aging, as in regularized evolution)
-    candidates = `candidates` distinct, unqueried architectures; each, with probability 1 - `explore`:
+    candidates = `candidates` distinct, unqueried architectures the oracle can answer (inside its
+                 pool or MACs budget; others are redrawn); each, with probability 1 - `explore`:
                  parent = best of `tournament` random members of the population
                  child  = mutate(parent)                             (inside the oracle's pool)
                  else (and while the population is empty) a uniform sample of the oracle
@@ -76,7 +77,8 @@ def tournament(labels: Sequence[float], size: int, rng: random.Random) -> int:
 
 def propose(oracle: Oracle, population: Sequence[Query], mutate: PoolMutation, config: EvolutionConfig,
             rng: random.Random, constraint: Callable[[Any], bool] | None = None) -> list[Any]:
-    """Up to ``config.candidates`` distinct, unqueried candidates that satisfy ``constraint``."""
+    """Up to ``config.candidates`` distinct, unqueried candidates that the oracle can answer
+    (inside its pool or MACs budget; others are redrawn) and that satisfy ``constraint``."""
     space = oracle.space
     parents = [space.parse(q.arch) for q in population]
     labels = [q.label for q in population]
@@ -89,7 +91,8 @@ def propose(oracle: Oracle, population: Sequence[Query], mutate: PoolMutation, c
         else:
             child = oracle.sample(rng)
         key = space.key(child)
-        if key not in found and not oracle.queried(child) and (constraint is None or constraint(child)):
+        if key not in found and not oracle.queried(child) and oracle.contains(child) \
+                and (constraint is None or constraint(child)):
             found[key] = child
     return list(found.values())
 

@@ -11,6 +11,10 @@ oracle's **pool**: the search samples and mutates inside it, and a query outside
 :class:`OutsidePoolError`. NB201's table is the whole space. An oracle without a pool
 (``pool_size is None``; e.g. an accuracy predictor such as OFA's) answers any architecture of
 its space: implement :meth:`Oracle._answer` and :meth:`Oracle.sample`.
+
+:class:`OFAPredictorOracle` is such an oracle: OFA's published accuracy predictor over the
+whole ``ofa_mbv3`` space, optionally under a MACs budget (then it samples and answers only
+sub-networks within the budget, and a search proposes only those).
 """
 
 from __future__ import annotations
@@ -32,16 +36,26 @@ SEARCH_METRICS: dict[str, tuple[str, str | None]] = {
     "nb101": ("val_acc_108ep", None),
     "nb201": ("cifar10_val", "cifar10_test"),
     "nb301": ("val_acc", None),
-    "ofa_mbv3": ("top1", None),
 }
-"""Per space, the metric a search queries and the test metric reported beside it (DESIGN.md
-section 4: NB201 queries CIFAR-10 validation accuracy, cifar10-valid at 200 epochs, and
-reports the CIFAR-10 test accuracy; NB101 validation accuracy at 108 epochs; NB301 the
-surrogate's accuracy)."""
+"""Per benchmark space, the metric a search queries and the test metric reported beside it
+(DESIGN.md section 4: NB201 queries CIFAR-10 validation accuracy, cifar10-valid at 200
+epochs, and reports the CIFAR-10 test accuracy; NB101 validation accuracy at 108 epochs; NB301
+the surrogate's accuracy). ``ofa_mbv3`` is searched through :class:`OFAPredictorOracle`."""
+
+OFA_METRIC = "ofa_predicted_top1"
+"""Label of :class:`OFAPredictorOracle`: ImageNet top-1 (percent) as OFA's accuracy predictor
+predicts it."""
+
+BUDGET_SAMPLE_TRIES = 1000
+"""Uniform draws :meth:`OFAPredictorOracle.sample` makes before it gives up on a MACs budget."""
 
 
 class OutsidePoolError(CgnasError):
     """A query for an architecture that the oracle's pool does not hold."""
+
+
+class OverBudgetError(CgnasError):
+    """A query for an architecture over the oracle's MACs budget, or a budget no architecture meets."""
 
 
 @dataclass(frozen=True)
@@ -191,3 +205,69 @@ class BenchmarkOracle(Oracle):
         row = self.row(arch)
         test = None if self.test_labels is None else self.test_labels[row]
         return self.labels[row], test, int(self.ranks[row])
+
+
+class OFAPredictorOracle(Oracle):
+    """OFA's published accuracy predictor as a counted oracle over the whole ``ofa_mbv3`` space.
+
+    The label of a sub-network is the ImageNet top-1 (percent) that
+    :class:`~cgnas.data.ofa_oracle.OFAAccuracyOracle` predicts: a model of accuracy (on OFA's
+    10k holdout of the ImageNet *train* set, about 5 points above the official val set), not a
+    measurement. There is no pool, no test label and no rank. Architectures are sampled from
+    the space's resolutions (default 128..224 step 4) and width (default 1.2, the predictor's
+    supernet).
+
+    Args:
+        max_macs: MACs budget in millions (``None``: none). MACs are those of the real network
+            at its resolution, read off its CG (``cg.macs()``). With a budget, :meth:`sample`
+            draws uniformly among the sub-networks within it (rejection), :meth:`contains` is
+            true only for them, and querying one over it raises :class:`OverBudgetError`.
+        data_dir: data directory holding ``ofa/ofa_mbv3_acc_predictor.pth``.
+        clip_resolution: score resolutions above the predictor's 112..239 as 224..239 instead
+            of raising (for OFA's published nets at r=240..260; sampled ones never are).
+
+    Raises:
+        OverBudgetError: ``max_macs`` is below the smallest sub-network of the space.
+    """
+
+    def __init__(self, max_macs: float | None = None, data_dir: str | os.PathLike | None = None,
+                 clip_resolution: bool = False) -> None:
+        from cgnas.data.ofa_oracle import OFAAccuracyOracle
+        from cgnas.spaces import space
+
+        super().__init__(space("ofa_mbv3"), OFA_METRIC)
+        self.predictor = OFAAccuracyOracle(data_dir, clip_resolution=clip_resolution)
+        self.max_macs = max_macs
+        self._macs: dict[str, int] = {}  # key -> MACs, shared by fresh() copies (values never change)
+        if max_macs is not None:
+            smallest = self.space.smallest()
+            floor = self.macs(smallest) / 1e6
+            if not max_macs >= floor:
+                raise OverBudgetError(
+                    f"--max-macs {max_macs:g} is below the smallest ofa_mbv3 sub-network ({floor:.1f}M MACs: "
+                    f"{self.space.format(smallest)}); give a budget of at least {floor:.1f} (millions)")
+
+    def macs(self, arch: Any) -> int:
+        """Multiply-accumulates of the network of ``arch`` (its CG, at its resolution)."""
+        key = self.space.key(arch)
+        if key not in self._macs:
+            self._macs[key] = self.space.to_cg(arch).macs()
+        return self._macs[key]
+
+    def contains(self, arch: Any) -> bool:
+        """Whether ``arch`` is within the MACs budget (always true without one)."""
+        return self.max_macs is None or self.macs(arch) <= self.max_macs * 1e6
+
+    def sample(self, rng: random.Random) -> Any:
+        for _ in range(BUDGET_SAMPLE_TRIES):
+            arch = self.space.sample(rng)
+            if self.contains(arch):
+                return arch
+        raise OverBudgetError(f"{BUDGET_SAMPLE_TRIES} random ofa_mbv3 sub-networks were all over --max-macs "
+                              f"{self.max_macs:g}; the budget is too close to the smallest sub-network, raise it")
+
+    def _answer(self, arch: Any, key: str) -> tuple[float, float | None, int | None]:
+        if not self.contains(arch):
+            raise OverBudgetError(f"ofa_mbv3: {self.space.format(arch)} has {self.macs(arch) / 1e6:.1f}M MACs, "
+                                  f"over the oracle's budget of {self.max_macs:g}M")
+        return 100.0 * float(self.predictor.predict([arch])[0]), None, None

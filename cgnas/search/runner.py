@@ -7,7 +7,17 @@ Methods (DESIGN.md section 4, experiment 2):
   experiment builds it for k=0), fine-tuned on every query each generation;
 * ``gnn``: the same without contrastive pre-training;
 * ``synflow``: evolution with the synflow proxy as the fitness, queried the same way;
+* ``evolution``: plain evolution on the oracle, no fitness model: each generation proposes
+  ``per_generation`` children (the same mutation, tournament and exploration) and queries
+  them all;
 * ``random``: uniform random search in the pool.
+
+``ofa_mbv3`` (DESIGN.md section 4, experiment 3) has no table to search: its oracle is OFA's
+published accuracy predictor over the whole space
+(:class:`~cgnas.search.oracle.OFAPredictorOracle`), optionally under a MACs budget
+(``max_macs``, millions, MACs of the real network at its resolution) that sampling and
+mutation respect. Its source predictor is the OFA transfer's k=0 predictor
+(:class:`~cgnas.experiments.transfer.OFATransferConfig`); ``synflow`` is not offered there.
 
 The source predictor (before any target label) depends on the space, the method, its build
 seed and options, not on the search seed: it is built once and kept in the cache directory
@@ -33,15 +43,20 @@ from typing import Any, Callable
 
 from cgnas.data.cache import cache_dir, labeled_graphs
 from cgnas.errors import CgnasError
-from cgnas.experiments.transfer import FAMILIES, TransferConfig, source_graphs, target_spectra, transferred_predictor
+from cgnas.experiments.transfer import (FAMILIES, TARGETS, TransferConfig, pretrain_set, source_graphs,
+                                       transfer_config, transferred_predictor)
 from cgnas.model.predictor import Predictor
 from cgnas.search.evolution import EvolutionConfig, evolve, random_search
-from cgnas.search.oracle import BenchmarkOracle, Oracle, Query
+from cgnas.search.oracle import BenchmarkOracle, OFAPredictorOracle, Oracle, Query
 from cgnas.search.scorers import SEARCH_FINETUNE, GraphLookup, PredictorScorer, Scorer, SynflowScorer
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
 
-METHODS = ("cl", "gnn", "random", "synflow")
+METHODS = ("cl", "gnn", "random", "synflow", "evolution")
+OFA_SPACE = "ofa_mbv3"
+SPACE_UNSUPPORTED = {OFA_SPACE: {"synflow": "synflow of a 1000-class ImageNet network costs about a second per "
+                                            "candidate on a CPU, and thousands are ranked per run"}}
+"""Methods a space does not offer, and why."""
 LOG_VERSION = 1
 PathLike = str | os.PathLike
 
@@ -63,28 +78,50 @@ class SearchConfig:
     metric: str | None = None
     """Label queried (default: :data:`cgnas.search.oracle.SEARCH_METRICS`)."""
     limit: int | None = None
-    """Search only the first N rows of the table (quick runs and tests)."""
+    """Search only the first N rows of the table (quick runs and tests; for ofa_mbv3 it only
+    limits the tables the source predictor is built from)."""
+    max_macs: float | None = None
+    """ofa_mbv3 only: MACs budget in millions; every proposed and queried sub-network is within it."""
 
     def validate(self) -> None:
         if self.method not in METHODS:
             raise CgnasError(f"unknown search method {self.method!r}; choose one of {', '.join(METHODS)}")
+        unsupported = SPACE_UNSUPPORTED.get(self.space, {})
+        if self.method in unsupported:
+            offered = [m for m in METHODS if m not in unsupported]
+            raise CgnasError(f"{self.method} is not a search method for {self.space} ({unsupported[self.method]}); "
+                             f"choose one of {', '.join(offered)}")
         if self.queries < 1 or not self.seeds:
             raise CgnasError("--queries and --seeds must be at least 1")
-        if self.method in ("cl", "gnn") and self.predictor is None and self.space not in FAMILIES:
+        if self.method in ("cl", "gnn") and self.predictor is None and self.space not in TARGETS:
             raise CgnasError(f"no transferred predictor can be built for {self.space} (the sources are the "
-                             f"other NAS-Bench families of {', '.join(FAMILIES)}); pass --predictor")
+                             f"NAS-Bench families {', '.join(FAMILIES)}); pass --predictor")
+        if self.space == OFA_SPACE and self.metric is not None:
+            raise CgnasError("ofa_mbv3 is searched through OFA's accuracy predictor, which has one label; "
+                             "leave out --metric")
+        if self.max_macs is not None and self.space != OFA_SPACE:
+            raise CgnasError(f"--max-macs applies to ofa_mbv3, whose oracle answers the whole space; the "
+                             f"{self.space} search stays inside its benchmark table")
         self.evolution.validate()
 
+    def search_evolution(self) -> EvolutionConfig:
+        """The evolution settings the method runs with (``evolution`` proposes only the
+        children it queries)."""
+        if self.method == "evolution":
+            return replace(self.evolution, candidates=self.evolution.per_generation)
+        return self.evolution
+
     def build_config(self) -> TransferConfig:
-        return replace(self.build or TransferConfig(target=self.space), target=self.space,
-                       table_limit=self.limit)
+        return replace(self.build or transfer_config(self.space), target=self.space, table_limit=self.limit)
 
     def settings(self) -> dict[str, Any]:
         """What a run's result depends on besides its seed and budget (checked on resume)."""
         out: dict[str, Any] = {"space": self.space, "method": self.method, "metric": self.metric,
                                "limit": self.limit}
-        out["evolution"] = (self.evolution.to_dict() if self.method != "random"
+        out["evolution"] = (self.search_evolution().to_dict() if self.method != "random"
                             else {"per_generation": self.evolution.per_generation})
+        if self.max_macs is not None:
+            out["max_macs"] = self.max_macs
         if self.method in ("cl", "gnn"):
             out["finetune"] = self.finetune.to_dict()
             out["predictor"] = self.predictor_id()
@@ -100,6 +137,8 @@ class SearchConfig:
             return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
         build = asdict(self.build_config())
         spec = {k: build[k] for k in ("target", "source_per_family", "table_limit", "predictor", "pretrain", "fit")}
+        # fields a target's config adds (OFA's pre-training set) shape the predictor too
+        spec.update({k: v for k, v in build.items() if k not in asdict(TransferConfig(target=self.space))})
         digest = hashlib.sha1(json.dumps([self.method, self.build_seed, spec], sort_keys=True).encode()).hexdigest()
         return f"{self.space}_{self.method}_seed{self.build_seed}_{digest[:12]}"
 
@@ -118,7 +157,8 @@ def source_predictor(config: SearchConfig, cache_root: PathLike | None, data_dir
     log(f"building the {config.method} source predictor for {space} (once; kept as {path})")
     start = time.perf_counter()
     graphs, _ = labeled_graphs(space, None, cache_root, data_dir, progress, config.limit)
-    spectra = target_spectra(graphs, build, cache_root, data_dir, progress) if config.method == "cl" else None
+    graphs, spectra = (pretrain_set(build, config.build_seed, graphs, cache_root, data_dir, progress)
+                       if config.method == "cl" else (graphs, None))
     sources = source_graphs([f for f in FAMILIES if f != space], build.source_per_family, config.build_seed,
                             cache_root, data_dir, progress, config.limit)
     pred = transferred_predictor(config.method, graphs, spectra, sources, build, config.build_seed, progress)
@@ -145,8 +185,20 @@ def read_log(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
     return data
 
 
-def pool_facts(oracle: BenchmarkOracle) -> dict[str, Any]:
-    """Metric names, pool size, the pool's best label and best test label (``None`` if none)."""
+def search_oracle(config: SearchConfig, data_dir: PathLike | None = None) -> Oracle:
+    """The oracle of a search: OFA's accuracy predictor (under ``max_macs``) for ofa_mbv3, the
+    benchmark table (its first ``limit`` rows) otherwise."""
+    if config.space == OFA_SPACE:
+        return OFAPredictorOracle(config.max_macs, data_dir=data_dir)
+    return BenchmarkOracle(config.space, config.metric, data_dir=data_dir, limit=config.limit)
+
+
+def pool_facts(oracle: Oracle) -> dict[str, Any]:
+    """Metric names, pool size, the pool's best label and best test label (``None`` where
+    there is none; all four for an oracle without a pool)."""
+    if not isinstance(oracle, BenchmarkOracle):
+        return {"metric": oracle.metric, "test_metric": None, "pool_size": None, "pool_best": None,
+                "test_best": None}
     return {"metric": oracle.metric, "test_metric": oracle.test_metric, "pool_size": oracle.pool_size,
             "pool_best": float(oracle.labels.max()),
             "test_best": None if oracle.test_labels is None else float(oracle.test_labels.max())}
@@ -163,20 +215,23 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
     """Run (or continue) one search per seed; returns the ``search`` JSON of DESIGN.md
     section 5 plus :func:`pool_facts` and each run's best query."""
     config.validate()
-    base = BenchmarkOracle(config.space, config.metric, data_dir=data_dir, limit=config.limit)
+    base = search_oracle(config, data_dir)
     settings = config.settings()
     pool = pool_facts(base)
     shared: dict[str, Any] = {}  # source predictor and pool CGs, loaded when a run first needs them
 
     def scorer_for(seed: int) -> Scorer | None:
-        if config.method == "random":
+        if config.method in ("random", "evolution"):
             return None
         if config.method == "synflow":
             return SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir)
         if not shared:
             shared["source"] = source_predictor(config, cache_root, data_dir, progress, log)
-            graphs, _ = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
-            shared["graphs"] = GraphLookup(base, graphs)
+            if base.pool_size is None:  # CGs built as candidates come
+                shared["graphs"] = GraphLookup(base)
+            else:
+                graphs, _ = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
+                shared["graphs"] = GraphLookup(base, graphs)
         return PredictorScorer(shared["source"], shared["graphs"], seed=seed, finetune=config.finetune)
 
     runs = []
@@ -198,17 +253,24 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
                 atomic_write_text(path, json.dumps({
                     "version": LOG_VERSION, "settings": settings, "seed": seed, **pool,
                     "seconds": round(elapsed, 1), "queries": [q.to_dict() for q in o.history]}, indent=1))
-            test = "" if best.test is None else f", test {best.test:.4g}"
+            details = [] if best.rank is None else [f"rank {best.rank}"]
+            if best.test is not None:
+                details.append(f"test {best.test:.4g}")
+            if isinstance(base, OFAPredictorOracle):
+                details.append(f"{base.macs(base.space.parse(best.arch)) / 1e6:.1f}M MACs")
             log(f"{config.space} {config.method} seed {seed}: {o.num_queries}/{config.queries} queries, "
-                f"best {base.metric} {best.label:.4g} (rank {best.rank}{test}) [{elapsed:.0f} s]")
+                f"best {base.metric} {best.label:.4g} ({', '.join(details)}) [{elapsed:.0f} s]")
 
         if oracle.num_queries < config.queries:
             if config.method == "random":
                 random_search(oracle, config.queries, seed, config.evolution.per_generation,
                               on_generation=on_generation)
             else:
-                evolve(oracle, scorer, config.queries, seed, config.evolution, on_generation=on_generation)
+                evolve(oracle, scorer, config.queries, seed, config.search_evolution(), on_generation=on_generation)
         history = oracle.history[:config.queries]
-        runs.append({"seed": seed, "queries": [q.to_dict() for q in history],
-                     "best": best_query(history).to_dict()})
-    return {"space": config.space, "method": config.method, **pool, "runs": runs}
+        best = best_query(history).to_dict()
+        if isinstance(base, OFAPredictorOracle):
+            best["macs"] = base.macs(base.space.parse(best["arch"]))
+        runs.append({"seed": seed, "queries": [q.to_dict() for q in history], "best": best})
+    budget = {} if config.max_macs is None else {"max_macs": config.max_macs}
+    return {"space": config.space, "method": config.method, **pool, **budget, "runs": runs}

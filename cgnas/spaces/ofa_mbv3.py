@@ -312,6 +312,13 @@ class OFAMBv3Space(SearchSpace[OFAArch]):
                     e.append(INACTIVE[1])
         return OFAArch(tuple(ks), tuple(e), d, rng.choice(self.resolutions), self.default_w)
 
+    def smallest(self) -> OFAArch:
+        """The sub-network with the fewest MACs and parameters that ``sample`` can draw: depth 2
+        in every stage, kernel 3 and expand ratio 3 everywhere, the smallest of the space's
+        resolutions, the default width (every one of them only adds MACs when raised)."""
+        return OFAArch((KERNEL_SIZES[0],) * NUM_SLOTS, (EXPAND_RATIOS[0],) * NUM_SLOTS, (DEPTHS[0],) * NUM_STAGES,
+                       min(self.resolutions), self.default_w)
+
     def mutate(self, arch: OFAArch, rng: random.Random) -> OFAArch:
         """Change one gene: an active slot's ks or e, or one stage depth (to another value).
 
