@@ -49,7 +49,8 @@ def main() -> None:
     def rho(a, b) -> float:
         return round(float(spearmanr(a, b).statistic), 3)
 
-    rows = [{"scorer": "MACs", "measured_364": rho(measured.macs, top1), "sampled_vs_oracle": rho(sampled.macs, answers)}]
+    rows = [{"scorer": "MACs", "measured_364": rho(measured.macs, top1),
+             "sampled_vs_oracle": rho(sampled.macs, answers)}]
     paths = args.predictor or sorted(str(p) for p in (cache_dir(args.cache_dir) / "predictors").glob("ofa_mbv3_*.pt"))
     for path in paths:
         pred = Predictor.load(path)
