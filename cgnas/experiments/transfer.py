@@ -150,14 +150,6 @@ def source_graphs(families: Sequence[str], per_family: int, seed: int, cache_roo
     return GraphSet.concat(parts), np.concatenate(labels), np.asarray(fams)
 
 
-def target_spectra(graphs: GraphSet, config: TransferConfig, cache_root: Any, data_dir: Any,
-                   progress: bool) -> np.ndarray:
-    """Laplacian spectra of the target's CGs for contrastive pre-training (stored in the CG
-    cache for a whole table; computed on the fly for a ``table_limit`` subset)."""
-    return table_spectra(config.target, graphs, config.pretrain.spectrum_kind, config.pretrain.spectrum_length,
-                         config.table_limit, cache_root, data_dir, progress)
-
-
 def pretrain_set(config: TransferConfig, seed: int, graphs: GraphSet, cache_root: Any, data_dir: Any,
                  progress: bool) -> tuple[GraphSet, np.ndarray]:
     """The unlabeled CGs that ``cl`` pre-trains on, with their Laplacian spectra.
@@ -167,11 +159,12 @@ def pretrain_set(config: TransferConfig, seed: int, graphs: GraphSet, cache_root
     random CGs of each NAS-Bench table plus ``pretrain_space_samples`` CGs sampled from the OFA
     space, both drawn with ``seed``.
     """
+    kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
     if not isinstance(config, OFATransferConfig):
-        return graphs, target_spectra(graphs, config, cache_root, data_dir, progress)
+        return graphs, table_spectra(config.target, graphs, kind, length, config.table_limit, cache_root, data_dir,
+                                     progress)
     from cgnas.spaces.ofa_mbv3 import WIDTHS, OFAMBv3Space
 
-    kind, length = config.pretrain.spectrum_kind, config.pretrain.spectrum_length
     parts, spectra = [], []
     for fam in FAMILIES:
         fam_graphs, _ = labeled_graphs(fam, None, cache_root, data_dir, progress, config.table_limit)
