@@ -333,7 +333,8 @@ def cmd_search(args: argparse.Namespace) -> None:
     config = SearchConfig(space=args.space, method=args.method, queries=args.queries,
                           seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), evolution=evolution,
                           finetune=finetune, predictor=args.predictor, build_seed=args.predictor_seed,
-                          metric=args.metric, limit=args.limit, max_macs=args.max_macs)
+                          metric=args.metric, limit=args.limit, max_macs=args.max_macs,
+                          fill_budget=args.fill_budget)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = run_search(config, out_dir=args.out, cache_root=args.cache_dir, data_dir=args.data_dir,
                         progress=not args.quiet, log=log)
@@ -516,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-epochs", type=int, help="epochs of the per-generation fine-tuning (default 30)")
     p.add_argument("--max-macs", type=float, help="ofa_mbv3: MACs budget in millions (of the real network at its "
                                                   "resolution); one --out directory per budget")
+    p.add_argument("--no-fill-budget", dest="fill_budget", action="store_false",
+                   help="with --max-macs: propose uniform draws within the budget instead of growing each "
+                        "proposal until it fills the budget")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ofa-compare", parents=[common],

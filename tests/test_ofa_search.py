@@ -20,6 +20,7 @@ from cgnas.experiments.ofa_compare import compare, plot_compare, specialized_poi
 from cgnas.experiments.transfer import OFATransferConfig, TransferConfig, run_transfer, transfer_config
 from cgnas.model import EncoderConfig, Predictor, PredictorConfig
 from cgnas.search import EvolutionConfig, SearchConfig, run_search
+from cgnas.search.mutation import PoolMutation
 from cgnas.search.oracle import OFAPredictorOracle, OverBudgetError
 from cgnas.search.scorers import SEARCH_FINETUNE
 from cgnas.spaces.ofa_mbv3 import TUTORIAL_ARCH
@@ -69,6 +70,42 @@ def test_budget_bounds_sampling_and_queries():
     assert oracle.num_queries == 0
     with pytest.raises(OverBudgetError, match="smallest ofa_mbv3 sub-network"):
         OFAPredictorOracle(max_macs=50)
+
+
+def test_grow_fills_the_budget_one_raised_gene_at_a_time():
+    oracle = OFAPredictorOracle(max_macs=400)
+    space, rng = oracle.space, random.Random(0)
+    small = space.parse(SMALL)
+    grown = space.grow(small, rng, oracle.contains)
+    assert oracle.macs(small) < oracle.macs(grown) <= 400e6
+    assert all(g >= s for g, s in zip(grown.d, small.d)) and grown.r >= small.r
+    # every gene is at least what it was, so growth never trades one part for another
+    assert all(g >= s for g, s, slot in zip(grown.e, small.e, range(20)) if slot in small.active_slots())
+    assert space.grow(small, rng, lambda arch: False) == small
+    biggest = space.parse("ks=" + ",".join(["7"] * 20) + ";e=" + ",".join(["6"] * 20) + ";d=4,4,4,4,4;r=224;w=1.2")
+    assert space.grow(biggest, rng, lambda arch: True) == biggest  # nothing left to raise
+
+
+def test_filled_proposals_use_the_budget_and_uniform_ones_do_not():
+    rng = random.Random(1)
+    uniform = OFAPredictorOracle(max_macs=600)
+    filled = OFAPredictorOracle(max_macs=600, fill_budget=True)
+    mean_uniform = np.mean([uniform.macs(uniform.sample(rng)) for _ in range(30)]) / 1e6
+    filled_macs = [filled.macs(filled.sample(rng)) / 1e6 for _ in range(30)]
+    assert mean_uniform < 400 and min(filled_macs) > 500 and max(filled_macs) <= 600
+    parent = filled.sample(rng)
+    mutate = PoolMutation(filled)
+    children = [mutate(parent, rng) for _ in range(20)]
+    assert np.mean([filled.macs(c) / 1e6 for c in children if filled.contains(c)]) > 500
+    assert not OFAPredictorOracle(fill_budget=True).fill_budget  # nothing to fill without a budget
+
+
+def test_fill_budget_is_a_logged_setting(tmp_path):
+    run_search(search("random", budget=250, queries=10, fill_budget=False), out_dir=tmp_path, progress=False)
+    with pytest.raises(CgnasError, match="written with other settings"):
+        run_search(search("random", budget=250, queries=10), out_dir=tmp_path, progress=False)
+    assert main(["search", "--space", "ofa_mbv3", "--method", "random", "--max-macs", "250", "--queries", "10",
+                 "--seeds", "1", "--limit", "60", "--no-fill-budget", "--out", str(tmp_path), "--quiet"]) == 0
 
 
 # ------------------------------------------------------------------ search

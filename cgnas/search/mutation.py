@@ -5,7 +5,9 @@ pool (a benchmark table that covers only part of the space: NB101's 30k cells, N
 genotypes) and the mutated architecture is not in it, the child is instead the pool
 architecture **nearest to the mutated one**, other than the parent, under the Hamming
 distance of a binary encoding of the space (ties broken at random). So the proposal is always
-the space's own mutation, and the search never leaves the pool. Encodings:
+the space's own mutation, and the search never leaves the pool. Without a pool, a child the
+oracle can answer goes through :meth:`Oracle.complete` (OFA under a MACs budget: grown to fill
+it). Encodings:
 
 * ``nb201``: one-hot op of each of the 6 edges (30 bits);
 * ``nb101``: the path encoding of BANANAS (White et al., 2021): one bit per sequence of
@@ -75,7 +77,8 @@ ENCODINGS: dict[str, Callable[[Any], np.ndarray]] = {
 
 
 class PoolMutation:
-    """``space.mutate``, projected onto the oracle's pool when the oracle has one.
+    """``space.mutate``, projected onto the oracle's pool when the oracle has one (else
+    completed by the oracle).
 
     Args:
         oracle: the oracle searched; a pool oracle needs ``archs`` and ``keys`` (one per pool row).
@@ -101,7 +104,9 @@ class PoolMutation:
 
     def __call__(self, parent: Any, rng: random.Random) -> Any:
         child = self.space.mutate(parent, rng)
-        if self.encode is None or self.oracle.contains(child):
+        if self.encode is None:  # no pool: a child outside the oracle's budget is redrawn by the search
+            return self.oracle.complete(child, rng) if self.oracle.contains(child) else child
+        if self.oracle.contains(child):
             return child
         codes, answering = self._pool_codes
         distance = np.bitwise_count(codes ^ np.packbits(self.encode(child))).sum(axis=1, dtype=np.int64)

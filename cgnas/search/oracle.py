@@ -140,7 +140,12 @@ class Oracle(ABC):
 
     @abstractmethod
     def sample(self, rng: random.Random) -> Any:
-        """A uniformly random architecture the oracle can answer."""
+        """A random architecture the oracle can answer."""
+
+    def complete(self, arch: Any, rng: random.Random) -> Any:
+        """The architecture a search proposes in place of ``arch`` (a mutated child the oracle
+        can answer): ``arch`` itself, except for an oracle that fills a budget."""
+        return arch
 
     @abstractmethod
     def _answer(self, arch: Any, key: str) -> tuple[float, float | None, int | None]:
@@ -220,24 +225,29 @@ class OFAPredictorOracle(Oracle):
     Args:
         max_macs: MACs budget in millions (``None``: none). MACs are those of the real network
             at its resolution, read off its CG (``cg.macs()``). With a budget, :meth:`sample`
-            draws uniformly among the sub-networks within it (rejection), :meth:`contains` is
+            draws uniformly among the sub-networks within it (rejection; then see ``fill_budget``), :meth:`contains` is
             true only for them, and querying one over it raises :class:`OverBudgetError`.
         data_dir: data directory holding ``ofa/ofa_mbv3_acc_predictor.pth``.
         clip_resolution: score resolutions above the predictor's 112..239 as 224..239 instead
             of raising (for OFA's published nets at r=240..260; sampled ones never are).
+        fill_budget: with ``max_macs``, :meth:`sample` and :meth:`complete` grow each
+            sub-network until it fills the budget (:meth:`OFAMBv3Space.grow`), so a search
+            proposes the large nets that accuracy favours instead of uniform draws, which
+            average half the budget.
 
     Raises:
         OverBudgetError: ``max_macs`` is below the smallest sub-network of the space.
     """
 
     def __init__(self, max_macs: float | None = None, data_dir: str | os.PathLike | None = None,
-                 clip_resolution: bool = False) -> None:
+                 clip_resolution: bool = False, fill_budget: bool = False) -> None:
         from cgnas.data.ofa_oracle import OFAAccuracyOracle
         from cgnas.spaces import space
 
         super().__init__(space("ofa_mbv3"), OFA_METRIC)
         self.predictor = OFAAccuracyOracle(data_dir, clip_resolution=clip_resolution)
         self.max_macs = max_macs
+        self.fill_budget = fill_budget and max_macs is not None
         self._macs: dict[str, int] = {}  # key -> MACs, shared by fresh() copies (values never change)
         if max_macs is not None:
             smallest = self.space.smallest()
@@ -262,9 +272,13 @@ class OFAPredictorOracle(Oracle):
         for _ in range(BUDGET_SAMPLE_TRIES):
             arch = self.space.sample(rng)
             if self.contains(arch):
-                return arch
+                return self.complete(arch, rng)
         raise OverBudgetError(f"{BUDGET_SAMPLE_TRIES} random ofa_mbv3 sub-networks were all over --max-macs "
                               f"{self.max_macs:g}; the budget is too close to the smallest sub-network, raise it")
+
+    def complete(self, arch: Any, rng: random.Random) -> Any:
+        """``arch`` grown to fill the budget when ``fill_budget`` is set, else ``arch``."""
+        return self.space.grow(arch, rng, self.contains) if self.fill_budget else arch
 
     def _answer(self, arch: Any, key: str) -> tuple[float, float | None, int | None]:
         if not self.contains(arch):

@@ -16,7 +16,7 @@ Methods (DESIGN.md section 4, experiment 2):
 published accuracy predictor over the whole space
 (:class:`~cgnas.search.oracle.OFAPredictorOracle`), optionally under a MACs budget
 (``max_macs``, millions, MACs of the real network at its resolution) that sampling and
-mutation respect. Its source predictor is the OFA transfer's k=0 predictor
+mutation respect; by default every proposal is grown to fill the budget (``fill_budget``). Its source predictor is the OFA transfer's k=0 predictor
 (:class:`~cgnas.experiments.transfer.OFATransferConfig`); ``synflow`` is not offered there.
 
 The source predictor (before any target label) depends on the space, the method, its build
@@ -82,6 +82,9 @@ class SearchConfig:
     limits the tables the source predictor is built from)."""
     max_macs: float | None = None
     """ofa_mbv3 only: MACs budget in millions; every proposed and queried sub-network is within it."""
+    fill_budget: bool = True
+    """With ``max_macs``: proposals are grown until they fill the budget
+    (:class:`~cgnas.search.oracle.OFAPredictorOracle`); ``False`` keeps uniform draws."""
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -122,6 +125,8 @@ class SearchConfig:
                             else {"per_generation": self.evolution.per_generation})
         if self.max_macs is not None:
             out["max_macs"] = self.max_macs
+            if self.fill_budget:  # absent in logs from before the option, which drew uniformly
+                out["fill_budget"] = True
         if self.method in ("cl", "gnn"):
             out["finetune"] = self.finetune.to_dict()
             out["predictor"] = self.predictor_id()
@@ -189,7 +194,7 @@ def search_oracle(config: SearchConfig, data_dir: PathLike | None = None) -> Ora
     """The oracle of a search: OFA's accuracy predictor (under ``max_macs``) for ofa_mbv3, the
     benchmark table (its first ``limit`` rows) otherwise."""
     if config.space == OFA_SPACE:
-        return OFAPredictorOracle(config.max_macs, data_dir=data_dir)
+        return OFAPredictorOracle(config.max_macs, data_dir=data_dir, fill_budget=config.fill_budget)
     return BenchmarkOracle(config.space, config.metric, data_dir=data_dir, limit=config.limit)
 
 
