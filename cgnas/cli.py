@@ -477,7 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrain-space-samples", type=int,
                    help="ofa_mbv3: CGs sampled from the OFA space that CL pre-trains on besides (default 5000)")
     p.add_argument("--proxies", help="zero-cost proxies as extra baselines, e.g. synflow,nwot "
-                                     "(computed on every target architecture and cached; see `cgnas zcp`)")
+                                     "(computed on every target architecture and cached; see `cgnas zcp`); cl and gnn "
+                                     "are also scored blended with each (rows cl+synflow, ...)")
     p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON after every seed; "
                                  "rerunning with the same settings resumes after the last finished seed")
     p.add_argument("--plot-dir", help="save plots (SRCC against k, predicted against true) here")

@@ -141,8 +141,9 @@ def test_transfer_resumes_after_the_last_finished_seed(tmp_path):
 
 
 def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
-    config = TransferConfig(target="nb201", samples=(0, 5), seeds=1, table_limit=30, methods=("params",),
-                            proxies=("synflow",))
+    config = TransferConfig(target="nb201", samples=(0, 5), seeds=1, table_limit=30, methods=("params", "gnn"),
+                            proxies=("synflow",), source_per_family=60, predictor=TINY,
+                            fit=TrainConfig(epochs=1, batch_size=32), finetune=TrainConfig(epochs=2, batch_size=5))
     result = run_transfer(config, cache_root=tmp_path, progress=False)
     bench = cgnas.benchmark("nb201", metric="cifar10_test")
     evaluated = np.random.default_rng([0, 12345]).permutation(30)[5:]
@@ -150,8 +151,20 @@ def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
     expected = spearmanr(synflow, bench.labels[evaluated]).statistic
     rows = {(r["method"], r["samples"]): r["spearman_mean"] for r in result["rows"]}
     assert rows[("synflow", 0)] == rows[("synflow", 5)] == pytest.approx(expected, abs=1e-4)
+    # each transferred method is also scored blended with each proxy
+    assert {m for m, _ in rows} == {"params", "gnn", "synflow", "gnn+synflow"}
+    assert rows[("gnn+synflow", 5)] not in (rows[("gnn", 5)], rows[("synflow", 5)])
     with pytest.raises(CgnasError, match="unknown proxy"):
         run_transfer(replace(config, proxies=("synflo",)), cache_root=tmp_path, progress=False)
+
+
+def test_rank_blend_averages_normalized_ranks():
+    from cgnas.experiments.transfer import rank_blend
+
+    predictor = np.array([0.1, 0.9, 0.5, 0.3])  # ranks 1 4 3 2
+    proxy = np.array([1e20, 1e18, 1e22, 1e19])   # ranks 3 1 4 2
+    np.testing.assert_allclose(rank_blend(predictor, proxy), [0.5, 0.625, 0.875, 0.5])
+    np.testing.assert_allclose(rank_blend(predictor), [0.25, 1.0, 0.75, 0.5])
 
 
 @pytest.mark.parametrize("kind", ["zscore", "rank"])

@@ -10,7 +10,8 @@ For a target family T, per seed ``s``:
 4. ``params`` / ``flops``: the real network's parameter count / MACs as the score.
 5. ``proxies``: zero-cost proxies of the real networks (``cgnas.zcp``, synthetic batch of seed
    0, cached per architecture under ``<cache>/zcp/``) as the score; a network whose proxy
-   fails ranks last.
+   fails ranks last. Each transferred method is also scored blended with each proxy
+   (``cl+synflow``, ...: :func:`rank_blend`, no extra label used).
 
 The k target samples are nested (the first k of one seeded permutation), and every method
 and k is scored on the same evaluation set: all target architectures outside the largest
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
 from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.tables import benchmark
@@ -123,6 +124,13 @@ def rank_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
     if np.all(pred == pred[0]):
         return 0.0, 0.0
     return float(spearmanr(pred, true).statistic), float(kendalltau(pred, true).statistic)
+
+
+def rank_blend(*scores: np.ndarray) -> np.ndarray:
+    """Mean of the scores' normalized ranks, ``(1/m) Σ_j rank(s_j) / n``: an unweighted
+    ensemble of scorers on different scales (a predictor and a zero-cost proxy). Equal weights,
+    because the k labels that could fit a weight are the ones the predictor was fine-tuned on."""
+    return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
 
 
 def proxy_scores(target: str, n: int, proxies: Sequence[str], cache_root: Any, data_dir: Any,
@@ -282,7 +290,10 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
             for k in config.samples:
                 model = pred if k < 2 else pred.copy().finetune(
                     graphs.subset(order[:k]), labels[order[:k]], config.finetune, progress=progress)
-                score(method, k, model.predict(eval_graphs))
+                pred_k = model.predict(eval_graphs)
+                score(method, k, pred_k)
+                for name, values in proxies.items():
+                    score(f"{method}+{name}", k, rank_blend(pred_k, values[eval_idx]))
         if "target_only" in config.methods:
             for k in config.samples:
                 if k >= 2:
@@ -298,7 +309,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
 def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and std over seeds of each (method, samples)."""
     rows = []
-    order = list(METHODS) + sorted({r["method"] for r in raw} - set(METHODS))  # then the proxies
+    order = list(METHODS) + sorted({r["method"] for r in raw} - set(METHODS))  # then proxies and blends
     keys = sorted({(r["method"], r["samples"]) for r in raw}, key=lambda mk: (order.index(mk[0]), mk[1]))
     for method, k in keys:
         sel = [r for r in raw if r["method"] == method and r["samples"] == k]
