@@ -16,7 +16,8 @@ Methods (DESIGN.md section 4, experiment 2):
 published accuracy predictor over the whole space
 (:class:`~cgnas.search.oracle.OFAPredictorOracle`), optionally under a MACs budget
 (``max_macs``, millions, MACs of the real network at its resolution) that sampling and
-mutation respect; by default every proposal is grown to fill the budget (``fill_budget``). Its source predictor is the OFA transfer's k=0 predictor
+mutation respect; by default every proposal is grown to fill the budget (``fill_budget``).
+Its source predictor is the OFA transfer's k=0 predictor
 (:class:`~cgnas.experiments.transfer.OFATransferConfig`); ``synflow`` is not offered there.
 
 The source predictor (before any target label) depends on the space, the method, its build
