@@ -329,7 +329,8 @@ def cmd_search(args: argparse.Namespace) -> None:
 
     evolution = EvolutionConfig(**{k: getattr(args, k) for k in ("population", "tournament", "candidates",
                                                                  "per_generation") if getattr(args, k) is not None})
-    finetune = SEARCH_FINETUNE if args.finetune_epochs is None else replace(SEARCH_FINETUNE, epochs=args.finetune_epochs)
+    finetune = replace(SEARCH_FINETUNE, **{k: v for k, v in (("epochs", args.finetune_epochs),
+                                                             ("lr", args.finetune_lr)) if v is not None})
     config = SearchConfig(space=args.space, method=args.method, queries=args.queries,
                           seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), evolution=evolution,
                           finetune=finetune, predictor=args.predictor, build_seed=args.predictor_seed,
@@ -501,8 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_zcp)
     p = sub.add_parser("search", parents=[common, cached], help="experiment 2: predictor-guided evolutionary search")
     p.add_argument("--space", required=True)
-    p.add_argument("--method", required=True, choices=("cl", "gnn", "random", "synflow", "evolution"),
-                   help="evolution: plain evolution on the oracle, no fitness model")
+    p.add_argument("--method", required=True,
+                   choices=("cl", "gnn", "random", "synflow", "evolution", "cl+synflow", "gnn+synflow"),
+                   help="evolution: plain evolution on the oracle, no fitness model; cl+synflow: the rank "
+                        "blend of the fine-tuned predictor and synflow")
     p.add_argument("--queries", type=int, default=100, help="query budget of each run")
     p.add_argument("--seeds", type=int, default=10, help="number of runs, seeds --first-seed, --first-seed + 1, ...")
     p.add_argument("--first-seed", type=int, default=0)
@@ -516,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", type=int, help="children ranked per generation (default 200)")
     p.add_argument("--per-generation", type=int, help="children queried per generation (default 10)")
     p.add_argument("--finetune-epochs", type=int, help="epochs of the per-generation fine-tuning (default 30)")
+    p.add_argument("--finetune-lr", type=float, help="learning rate of the per-generation fine-tuning (default 1e-3)")
     p.add_argument("--max-macs", type=float, help="ofa_mbv3: MACs budget in millions (of the real network at its "
                                                   "resolution); one --out directory per budget")
     p.add_argument("--no-fill-budget", dest="fill_budget", action="store_false",

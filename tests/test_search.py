@@ -18,7 +18,7 @@ from cgnas.experiments.transfer import TransferConfig
 from cgnas.model.predictor import FIT_DEFAULT
 from cgnas.search import (BenchmarkOracle, EvolutionConfig, OutsidePoolError, PoolMutation, SearchConfig, evolve,
                           random_search, run_search)
-from cgnas.search.scorers import SEARCH_FINETUNE
+from cgnas.search.scorers import SEARCH_FINETUNE, BlendScorer
 from cgnas.train.pretrain import PretrainConfig
 
 POOL = 200
@@ -171,3 +171,34 @@ def test_synflow_guided_search_runs(cache, tmp_path):
     result = run_search(config, out_dir=tmp_path, cache_root=cache, progress=False)
     queries = result["runs"][0]["queries"]
     assert len(queries) == 6 and len({q["arch"] for q in queries}) == 6
+
+
+def test_blend_scorer_averages_the_ranks_of_its_scorers():
+    class Fixed:
+        def __init__(self, values):
+            self.values, self.seen = np.asarray(values, dtype=float), None
+
+        def update(self, queries):
+            self.seen = list(queries)
+
+        def score(self, archs):
+            return self.values
+
+    predictor, proxy = Fixed([3.0, 1.0, 2.0]), Fixed([-np.inf, 5.0, 7.0])  # a failed network scores -inf
+    blend = BlendScorer(predictor, proxy)
+    blend.update(["q1", "q2"])
+    assert predictor.seen == proxy.seen == ["q1", "q2"]
+    np.testing.assert_allclose(blend.score(["a", "b", "c"]), [(3 + 1) / 6, (1 + 2) / 6, (2 + 3) / 6])
+    with pytest.raises(CgnasError, match="at least two"):
+        BlendScorer(predictor)
+
+
+def test_blend_search_shares_the_source_predictor_and_runs(cache, tmp_path):
+    config = replace(tiny("cl+synflow", queries=6), evolution=EvolutionConfig(candidates=5, per_generation=3))
+    assert config.predictor_id() == tiny("cl").predictor_id()
+    assert config.settings()["finetune"] == tiny("cl").settings()["finetune"]
+    result = run_search(config, out_dir=tmp_path, cache_root=cache, progress=False)
+    assert (tmp_path / "nb201_cl+synflow_seed0.json").is_file()
+    assert len({q["arch"] for q in result["runs"][0]["queries"]}) == 6
+    with pytest.raises(CgnasError, match="not a search method for ofa_mbv3"):
+        SearchConfig("ofa_mbv3", "gnn+synflow").validate()

@@ -10,7 +10,9 @@ Methods (DESIGN.md section 4, experiment 2):
 * ``evolution``: plain evolution on the oracle, no fitness model: each generation proposes
   ``per_generation`` children (the same mutation, tournament and exploration) and queries
   them all;
-* ``random``: uniform random search in the pool.
+* ``random``: uniform random search in the pool;
+* ``cl+synflow``, ``gnn+synflow``: evolution with the equal-weight rank blend of the
+  fine-tuned predictor and synflow as the fitness (:class:`~cgnas.search.scorers.BlendScorer`).
 
 ``ofa_mbv3`` (DESIGN.md section 4, experiment 3) has no table to search: its oracle is OFA's
 published accuracy predictor over the whole space
@@ -49,11 +51,13 @@ from cgnas.experiments.transfer import (FAMILIES, TARGETS, TransferConfig, pretr
 from cgnas.model.predictor import Predictor
 from cgnas.search.evolution import EvolutionConfig, evolve, random_search
 from cgnas.search.oracle import BenchmarkOracle, OFAPredictorOracle, Oracle, Query
-from cgnas.search.scorers import SEARCH_FINETUNE, GraphLookup, PredictorScorer, Scorer, SynflowScorer
+from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, PredictorScorer, Scorer,
+                                   SynflowScorer)
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
 
-METHODS = ("cl", "gnn", "random", "synflow", "evolution")
+METHODS = ("cl", "gnn", "random", "synflow", "evolution", "cl+synflow", "gnn+synflow")
+PREDICTORS = ("cl", "gnn")
 OFA_SPACE = "ofa_mbv3"
 SPACE_UNSUPPORTED = {OFA_SPACE: {"synflow": "synflow of a 1000-class ImageNet network costs about a second per "
                                             "candidate on a CPU, and thousands are ranked per run"}}
@@ -91,13 +95,14 @@ class SearchConfig:
         if self.method not in METHODS:
             raise CgnasError(f"unknown search method {self.method!r}; choose one of {', '.join(METHODS)}")
         unsupported = SPACE_UNSUPPORTED.get(self.space, {})
-        if self.method in unsupported:
-            offered = [m for m in METHODS if m not in unsupported]
-            raise CgnasError(f"{self.method} is not a search method for {self.space} ({unsupported[self.method]}); "
-                             f"choose one of {', '.join(offered)}")
+        for part in self.method.split("+"):
+            if part in unsupported:
+                offered = [m for m in METHODS if not set(m.split("+")) & set(unsupported)]
+                raise CgnasError(f"{self.method} is not a search method for {self.space} ({unsupported[part]}); "
+                                 f"choose one of {', '.join(offered)}")
         if self.queries < 1 or not self.seeds:
             raise CgnasError("--queries and --seeds must be at least 1")
-        if self.method in ("cl", "gnn") and self.predictor is None and self.space not in TARGETS:
+        if self.predictor_method and self.predictor is None and self.space not in TARGETS:
             raise CgnasError(f"no transferred predictor can be built for {self.space} (the sources are the "
                              f"NAS-Bench families {', '.join(FAMILIES)}); pass --predictor")
         if self.space == OFA_SPACE and self.metric is not None:
@@ -107,6 +112,12 @@ class SearchConfig:
             raise CgnasError(f"--max-macs applies to ofa_mbv3, whose oracle answers the whole space; the "
                              f"{self.space} search stays inside its benchmark table")
         self.evolution.validate()
+
+    @property
+    def predictor_method(self) -> str | None:
+        """``cl`` or ``gnn`` when the method's fitness includes a fine-tuned predictor."""
+        part = self.method.split("+")[0]
+        return part if part in PREDICTORS else None
 
     def search_evolution(self) -> EvolutionConfig:
         """The evolution settings the method runs with (``evolution`` proposes only the
@@ -128,7 +139,7 @@ class SearchConfig:
             out["max_macs"] = self.max_macs
             if self.fill_budget:  # absent in logs from before the option, which drew uniformly
                 out["fill_budget"] = True
-        if self.method in ("cl", "gnn"):
+        if self.predictor_method:
             out["finetune"] = self.finetune.to_dict()
             out["predictor"] = self.predictor_id()
         return out
@@ -145,8 +156,9 @@ class SearchConfig:
         spec = {k: build[k] for k in ("target", "source_per_family", "table_limit", "predictor", "pretrain", "fit")}
         # fields a target's config adds (OFA's pre-training set) shape the predictor too
         spec.update({k: v for k, v in build.items() if k not in asdict(TransferConfig(target=self.space))})
-        digest = hashlib.sha1(json.dumps([self.method, self.build_seed, spec], sort_keys=True).encode()).hexdigest()
-        return f"{self.space}_{self.method}_seed{self.build_seed}_{digest[:12]}"
+        method = self.predictor_method
+        digest = hashlib.sha1(json.dumps([method, self.build_seed, spec], sort_keys=True).encode()).hexdigest()
+        return f"{self.space}_{method}_seed{self.build_seed}_{digest[:12]}"
 
 
 def source_predictor(config: SearchConfig, cache_root: PathLike | None, data_dir: PathLike | None,
@@ -159,15 +171,15 @@ def source_predictor(config: SearchConfig, cache_root: PathLike | None, data_dir
     if path.is_file():
         log(f"source predictor: {path}")
         return Predictor.load(path)
-    build, space = config.build_config(), config.space
-    log(f"building the {config.method} source predictor for {space} (once; kept as {path})")
+    build, space, method = config.build_config(), config.space, config.predictor_method
+    log(f"building the {method} source predictor for {space} (once; kept as {path})")
     start = time.perf_counter()
     graphs, _ = labeled_graphs(space, None, cache_root, data_dir, progress, config.limit)
     graphs, spectra = (pretrain_set(build, config.build_seed, graphs, cache_root, data_dir, progress)
-                       if config.method == "cl" else (graphs, None))
+                       if method == "cl" else (graphs, None))
     sources = source_graphs([f for f in FAMILIES if f != space], build.source_per_family, config.build_seed,
                             cache_root, data_dir, progress, config.limit)
-    pred = transferred_predictor(config.method, graphs, spectra, sources, build, config.build_seed, progress)
+    pred = transferred_predictor(method, graphs, spectra, sources, build, config.build_seed, progress)
     pred.save(path)
     log(f"built in {time.perf_counter() - start:.0f} s")
     return pred
@@ -229,8 +241,9 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
     def scorer_for(seed: int) -> Scorer | None:
         if config.method in ("random", "evolution"):
             return None
+        synflow = SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir)
         if config.method == "synflow":
-            return SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir)
+            return synflow
         if not shared:
             shared["source"] = source_predictor(config, cache_root, data_dir, progress, log)
             if base.pool_size is None:  # CGs built as candidates come
@@ -238,7 +251,8 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
             else:
                 graphs, _ = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
                 shared["graphs"] = GraphLookup(base, graphs)
-        return PredictorScorer(shared["source"], shared["graphs"], seed=seed, finetune=config.finetune)
+        predictor = PredictorScorer(shared["source"], shared["graphs"], seed=seed, finetune=config.finetune)
+        return BlendScorer(predictor, synflow) if config.method.endswith("+synflow") else predictor
 
     runs = []
     for seed in config.seeds:

@@ -10,6 +10,8 @@ candidates are queried, so a good scorer saves queries.
   alone, so a resumed search continues exactly.
 * :class:`SynflowScorer`: the synflow zero-cost proxy of each candidate's real network
   (``cgnas.zcp``), computed once per architecture; it does not learn from queries.
+* :class:`BlendScorer`: the mean normalized rank of several scorers
+  (:func:`~cgnas.experiments.transfer.rank_blend`), e.g. the fine-tuned predictor and synflow.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
+from cgnas.experiments.transfer import rank_blend
 from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor
 from cgnas.search.oracle import Oracle, Query
 from cgnas.train.supervised import TrainConfig
@@ -126,3 +129,25 @@ class SynflowScorer:
         scores = np.array([self.known[k] for k in keys])
         return np.where(np.isfinite(scores), scores, -np.inf)
 
+
+
+class BlendScorer:
+    """Equal-weight rank ensemble of scorers: ``(1/m) Σ_j rank(s_j(x)) / n`` over the ``n``
+    candidates of a generation.
+
+    Each scorer learns from the queries as it would alone. The weights stay equal for the
+    reason of :func:`~cgnas.experiments.transfer.rank_blend`: the queried labels that could fit
+    them are the ones the predictor was fine-tuned on.
+    """
+
+    def __init__(self, *scorers: Scorer) -> None:
+        if len(scorers) < 2:
+            raise CgnasError("a blend needs at least two scorers")
+        self.scorers = scorers
+
+    def update(self, queries: Sequence[Query]) -> None:
+        for scorer in self.scorers:
+            scorer.update(queries)
+
+    def score(self, archs: Sequence[Any]) -> np.ndarray:
+        return rank_blend(*(scorer.score(archs) for scorer in self.scorers))
