@@ -4,9 +4,10 @@ The ofa_mbv3 search starts from the OFA transfer's k=0 predictor (trained on the
 families only) and fine-tunes it on its queries. This script measures where it starts:
 Spearman of its predictions against (a) measured ImageNet top-1 of the 364 subnets of
 ``ofa/ofa_mbv3_w1.0_measured_364.csv`` and (b) the search oracle (OFA's accuracy predictor) on
-``--samples`` sub-networks drawn by the oracle under ``--max-macs``; MACs alone as reference.
+``--samples`` sub-networks drawn by the oracle under ``--max-macs``, grown to fill the budget
+as the search proposes them (``--uniform``: uniform draws within it); MACs alone as reference.
 
-    python benchmarks/ofa_source_predictor.py --cache-dir /tmp/cgcache [--predictor P.pt ...]
+    python benchmarks/ofa_source_predictor.py --cache-dir /tmp/cgcache [--predictor P.pt ...] [--uniform]
 
 Without ``--predictor`` it checks every cached ``ofa_mbv3_*`` source predictor.
 """
@@ -35,12 +36,13 @@ def main() -> None:
     ap.add_argument("--max-macs", type=float, default=600)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--uniform", action="store_true", help="uniform draws within the budget, not grown ones")
     ap.add_argument("--cache-dir")
     ap.add_argument("--data-dir")
     args = ap.parse_args()
 
     measured, top1 = labeled_graphs("ofa_mbv3", "top1", args.cache_dir, args.data_dir, progress=False)
-    oracle = OFAPredictorOracle(args.max_macs, data_dir=args.data_dir)
+    oracle = OFAPredictorOracle(args.max_macs, data_dir=args.data_dir, fill_budget=not args.uniform)
     rng = random.Random(args.seed)
     archs = [oracle.sample(rng) for _ in range(args.samples)]
     sampled = GraphSet.from_cgs([oracle.space.to_cg(a) for a in archs], "ofa_mbv3")
@@ -56,7 +58,8 @@ def main() -> None:
         pred = Predictor.load(path)
         rows.append({"scorer": Path(path).name, "measured_364": rho(pred.predict(measured), top1),
                      "sampled_vs_oracle": rho(pred.predict(sampled), answers)})
-    print(json.dumps({"max_macs": args.max_macs, "samples": args.samples, "seed": args.seed, "rows": rows}, indent=1))
+    print(json.dumps({"max_macs": args.max_macs, "samples": args.samples, "seed": args.seed,
+                      "proposals": "uniform" if args.uniform else "grown", "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -88,8 +88,8 @@ def test_grow_fills_the_budget_one_raised_gene_at_a_time():
 
 def test_filled_proposals_use_the_budget_and_uniform_ones_do_not():
     rng = random.Random(1)
-    uniform = OFAPredictorOracle(max_macs=600)
-    filled = OFAPredictorOracle(max_macs=600, fill_budget=True)
+    uniform = OFAPredictorOracle(max_macs=600, fill_budget=False)
+    filled = OFAPredictorOracle(max_macs=600)
     mean_uniform = np.mean([uniform.macs(uniform.sample(rng)) for _ in range(30)]) / 1e6
     filled_macs = [filled.macs(filled.sample(rng)) / 1e6 for _ in range(30)]
     assert mean_uniform < 400 and min(filled_macs) > 500 and max(filled_macs) <= 600
@@ -97,7 +97,7 @@ def test_filled_proposals_use_the_budget_and_uniform_ones_do_not():
     mutate = PoolMutation(filled)
     children = [mutate(parent, rng) for _ in range(20)]
     assert np.mean([filled.macs(c) / 1e6 for c in children if filled.contains(c)]) > 500
-    assert not OFAPredictorOracle(fill_budget=True).fill_budget  # nothing to fill without a budget
+    assert not OFAPredictorOracle().fill_budget  # nothing to fill without a budget
 
 
 def test_fill_budget_is_a_logged_setting(tmp_path):

@@ -225,22 +225,22 @@ class OFAPredictorOracle(Oracle):
     Args:
         max_macs: MACs budget in millions (``None``: none). MACs are those of the real network
             at its resolution, read off its CG (``cg.macs()``). With a budget, :meth:`sample`
-            draws uniformly among the sub-networks within it (rejection; then see ``fill_budget``), :meth:`contains` is
-            true only for them, and querying one over it raises :class:`OverBudgetError`.
+            draws uniformly among the sub-networks within it (rejection; then see
+            ``fill_budget``), :meth:`contains` is true only for them, and querying one over it raises :class:`OverBudgetError`.
         data_dir: data directory holding ``ofa/ofa_mbv3_acc_predictor.pth``.
         clip_resolution: score resolutions above the predictor's 112..239 as 224..239 instead
             of raising (for OFA's published nets at r=240..260; sampled ones never are).
         fill_budget: with ``max_macs``, :meth:`sample` and :meth:`complete` grow each
             sub-network until it fills the budget (:meth:`OFAMBv3Space.grow`), so a search
             proposes the large nets that accuracy favours instead of uniform draws, which
-            average half the budget.
+            average half the budget (default, as in ``cgnas search``); ``False``: uniform draws.
 
     Raises:
         OverBudgetError: ``max_macs`` is below the smallest sub-network of the space.
     """
 
     def __init__(self, max_macs: float | None = None, data_dir: str | os.PathLike | None = None,
-                 clip_resolution: bool = False, fill_budget: bool = False) -> None:
+                 clip_resolution: bool = False, fill_budget: bool = True) -> None:
         from cgnas.data.ofa_oracle import OFAAccuracyOracle
         from cgnas.spaces import space
 
