@@ -335,7 +335,8 @@ def cmd_search(args: argparse.Namespace) -> None:
                           seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), evolution=evolution,
                           finetune=finetune, predictor=args.predictor, build_seed=args.predictor_seed,
                           metric=args.metric, limit=args.limit, max_macs=args.max_macs,
-                          fill_budget=args.fill_budget)
+                          fill_budget=args.fill_budget,
+                          resolutions=tuple(_ints(args.resolutions, "--resolutions")) if args.resolutions else None)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = run_search(config, out_dir=args.out, cache_root=args.cache_dir, data_dir=args.data_dir,
                         progress=not args.quiet, log=log)
@@ -525,6 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fill-budget", dest="fill_budget", action="store_false",
                    help="with --max-macs: propose uniform draws within the budget instead of growing each "
                         "proposal until it fills the budget")
+    p.add_argument("--resolutions", help="ofa_mbv3: comma-separated input resolutions to search (default "
+                                         "128..224 step 4; OFA's own search used 160,176,192,208,224)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ofa-compare", parents=[common],

@@ -108,6 +108,19 @@ def test_fill_budget_is_a_logged_setting(tmp_path):
                  "--seeds", "1", "--limit", "60", "--no-fill-budget", "--out", str(tmp_path), "--quiet"]) == 0
 
 
+def test_search_resolutions_restrict_every_proposal(tmp_path):
+    ofa_search = (160, 176, 192, 208, 224)
+    config = search("evolution", budget=400, queries=30, resolutions=ofa_search)
+    result = run_search(config, out_dir=tmp_path, progress=False)
+    space = cgnas.space("ofa_mbv3")
+    assert {space.parse(q["arch"]).r for q in result["runs"][0]["queries"]} <= set(ofa_search)
+    log = json.loads((tmp_path / "ofa_mbv3_evolution_seed0.json").read_text())
+    assert log["settings"]["resolutions"] == list(ofa_search)
+    assert "resolutions" not in search("evolution").settings()  # logs of the default stay valid
+    with pytest.raises(CgnasError, match="apply to ofa_mbv3"):
+        SearchConfig("nb201", "random", resolutions=(224,)).validate()
+
+
 # ------------------------------------------------------------------ search
 @pytest.mark.parametrize("method", ["random", "evolution"])
 def test_search_stays_within_budget_and_is_seeded(method, tmp_path):

@@ -230,6 +230,8 @@ class OFAPredictorOracle(Oracle):
         data_dir: data directory holding ``ofa/ofa_mbv3_acc_predictor.pth``.
         clip_resolution: score resolutions above the predictor's 112..239 as 224..239 instead
             of raising (for OFA's published nets at r=240..260; sampled ones never are).
+        resolutions: the resolutions sampled, mutated to and grown through (default: the
+            space's, 128..224 step 4); e.g. OFA's own search's ``(160, 176, 192, 208, 224)``.
         fill_budget: with ``max_macs``, :meth:`sample` and :meth:`complete` grow each
             sub-network until it fills the budget (:meth:`OFAMBv3Space.grow`), so a search
             proposes the large nets that accuracy favours instead of uniform draws, which
@@ -240,11 +242,13 @@ class OFAPredictorOracle(Oracle):
     """
 
     def __init__(self, max_macs: float | None = None, data_dir: str | os.PathLike | None = None,
-                 clip_resolution: bool = False, fill_budget: bool = True) -> None:
+                 clip_resolution: bool = False, fill_budget: bool = True,
+                 resolutions: Sequence[int] | None = None) -> None:
         from cgnas.data.ofa_oracle import OFAAccuracyOracle
-        from cgnas.spaces import space
+        from cgnas.spaces.ofa_mbv3 import OFAMBv3Space
 
-        super().__init__(space("ofa_mbv3"), OFA_METRIC)
+        super().__init__(OFAMBv3Space() if resolutions is None else OFAMBv3Space(resolutions=resolutions),
+                         OFA_METRIC)
         self.predictor = OFAAccuracyOracle(data_dir, clip_resolution=clip_resolution)
         self.max_macs = max_macs
         self.fill_budget = fill_budget and max_macs is not None

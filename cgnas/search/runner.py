@@ -90,6 +90,8 @@ class SearchConfig:
     fill_budget: bool = True
     """With ``max_macs``: proposals are grown until they fill the budget
     (:class:`~cgnas.search.oracle.OFAPredictorOracle`); ``False`` keeps uniform draws."""
+    resolutions: tuple[int, ...] | None = None
+    """ofa_mbv3 only: the input resolutions searched (default the space's, 128..224 step 4)."""
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -108,9 +110,9 @@ class SearchConfig:
         if self.space == OFA_SPACE and self.metric is not None:
             raise CgnasError("ofa_mbv3 is searched through OFA's accuracy predictor, which has one label; "
                              "leave out --metric")
-        if self.max_macs is not None and self.space != OFA_SPACE:
-            raise CgnasError(f"--max-macs applies to ofa_mbv3, whose oracle answers the whole space; the "
-                             f"{self.space} search stays inside its benchmark table")
+        if (self.max_macs is not None or self.resolutions is not None) and self.space != OFA_SPACE:
+            raise CgnasError(f"--max-macs and --resolutions apply to ofa_mbv3, whose oracle answers the whole "
+                             f"space; the {self.space} search stays inside its benchmark table")
         self.evolution.validate()
 
     @property
@@ -139,6 +141,8 @@ class SearchConfig:
             out["max_macs"] = self.max_macs
             if self.fill_budget:  # absent in logs from before the option, which drew uniformly
                 out["fill_budget"] = True
+        if self.resolutions is not None:  # absent by default, so default logs stay valid
+            out["resolutions"] = list(self.resolutions)
         if self.predictor_method:
             out["finetune"] = self.finetune.to_dict()
             out["predictor"] = self.predictor_id()
@@ -207,7 +211,8 @@ def search_oracle(config: SearchConfig, data_dir: PathLike | None = None) -> Ora
     """The oracle of a search: OFA's accuracy predictor (under ``max_macs``) for ofa_mbv3, the
     benchmark table (its first ``limit`` rows) otherwise."""
     if config.space == OFA_SPACE:
-        return OFAPredictorOracle(config.max_macs, data_dir=data_dir, fill_budget=config.fill_budget)
+        return OFAPredictorOracle(config.max_macs, data_dir=data_dir, fill_budget=config.fill_budget,
+                                  resolutions=config.resolutions)
     return BenchmarkOracle(config.space, config.metric, data_dir=data_dir, limit=config.limit)
 
 
