@@ -156,7 +156,7 @@ def test_predictor_guided_search_builds_the_ofa_transfer_predictor(cache, tmp_pa
     (["--method", "random", "--max-macs", "40"], "below the smallest ofa_mbv3 sub-network"),
     (["--method", "synflow", "--max-macs", "400"], "not a search method for ofa_mbv3"),
     (["--method", "random", "--metric", "top1"], "leave out --metric"),
-    (["--method", "random", "--max-macs", "400", "--space", "nb201"], "--max-macs applies to ofa_mbv3"),
+    (["--method", "random", "--max-macs", "400", "--space", "nb201"], "--max-macs and --resolutions apply to ofa_mbv3"),
 ])
 def test_search_errors_are_one_clear_line(capsys, argv, needle):
     argv = ["search", "--space", "ofa_mbv3", "--queries", "5", "--seeds", "1", *argv]
