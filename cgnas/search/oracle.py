@@ -226,7 +226,8 @@ class OFAPredictorOracle(Oracle):
         max_macs: MACs budget in millions (``None``: none). MACs are those of the real network
             at its resolution, read off its CG (``cg.macs()``). With a budget, :meth:`sample`
             draws uniformly among the sub-networks within it (rejection; then see
-            ``fill_budget``), :meth:`contains` is true only for them, and querying one over it raises :class:`OverBudgetError`.
+            ``fill_budget``), :meth:`contains` is true only for them, and querying one over
+            it raises :class:`OverBudgetError`.
         data_dir: data directory holding ``ofa/ofa_mbv3_acc_predictor.pth``.
         clip_resolution: score resolutions above the predictor's 112..239 as 224..239 instead
             of raising (for OFA's published nets at r=240..260; sampled ones never are).
