@@ -22,5 +22,7 @@ demo: $(STAMP)
 	$(BIN)/cgnas cg --space nb201 --arch '$(DEMO_ARCH)' --out out/demo/nb201_cg.png
 	$(BIN)/cgnas cache --space nb201
 
+# One OpenMP thread per process: the test models are tiny, and with two threads the suite ran
+# 15x slower whenever another process held one of the two cores (docs/RESULTS.md 1.7).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest -q
