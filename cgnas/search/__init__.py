@@ -20,7 +20,7 @@ from cgnas.search.oracle import (SEARCH_METRICS, BenchmarkOracle, OFAPredictorOr
 from cgnas.search.runner import METHODS, SearchConfig, run_search
 from cgnas.search.scorers import BlendScorer, GraphLookup, PredictorScorer, Scorer, SynflowScorer
 
-__all__ = ["BenchmarkOracle", "BlendScorer", "EvolutionConfig", "GraphLookup", "METHODS", "OFAPredictorOracle", "Oracle",
-           "OutsidePoolError", "OverBudgetError", "PoolMutation",
+__all__ = ["BenchmarkOracle", "BlendScorer", "EvolutionConfig", "GraphLookup", "METHODS", "OFAPredictorOracle",
+           "Oracle", "OutsidePoolError", "OverBudgetError", "PoolMutation",
            "PredictorScorer", "Query", "SEARCH_METRICS", "Scorer", "SearchConfig", "SynflowScorer", "evolve",
            "random_search", "run_search"]

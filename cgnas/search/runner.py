@@ -97,7 +97,7 @@ class SearchConfig:
         if self.method not in METHODS:
             raise CgnasError(f"unknown search method {self.method!r}; choose one of {', '.join(METHODS)}")
         unsupported = SPACE_UNSUPPORTED.get(self.space, {})
-        for part in self.method.split("+"):
+        for part in self.fitness:
             if part in unsupported:
                 offered = [m for m in METHODS if not set(m.split("+")) & set(unsupported)]
                 raise CgnasError(f"{self.method} is not a search method for {self.space} ({unsupported[part]}); "
@@ -116,10 +116,14 @@ class SearchConfig:
         self.evolution.validate()
 
     @property
+    def fitness(self) -> tuple[str, ...]:
+        """The scorers the method blends (``cl+synflow``: ``("cl", "synflow")``)."""
+        return tuple(self.method.split("+"))
+
+    @property
     def predictor_method(self) -> str | None:
         """``cl`` or ``gnn`` when the method's fitness includes a fine-tuned predictor."""
-        part = self.method.split("+")[0]
-        return part if part in PREDICTORS else None
+        return next((part for part in self.fitness if part in PREDICTORS), None)
 
     def search_evolution(self) -> EvolutionConfig:
         """The evolution settings the method runs with (``evolution`` proposes only the
@@ -246,9 +250,14 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
     def scorer_for(seed: int) -> Scorer | None:
         if config.method in ("random", "evolution"):
             return None
-        synflow = SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir)
-        if config.method == "synflow":
-            return synflow
+        scorers: list[Scorer] = []
+        if config.predictor_method:
+            scorers.append(predictor_scorer(seed))
+        if "synflow" in config.fitness:
+            scorers.append(SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir))
+        return scorers[0] if len(scorers) == 1 else BlendScorer(*scorers)
+
+    def predictor_scorer(seed: int) -> PredictorScorer:
         if not shared:
             shared["source"] = source_predictor(config, cache_root, data_dir, progress, log)
             if base.pool_size is None:  # CGs built as candidates come
@@ -256,8 +265,7 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
             else:
                 graphs, _ = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
                 shared["graphs"] = GraphLookup(base, graphs)
-        predictor = PredictorScorer(shared["source"], shared["graphs"], seed=seed, finetune=config.finetune)
-        return BlendScorer(predictor, synflow) if config.method.endswith("+synflow") else predictor
+        return PredictorScorer(shared["source"], shared["graphs"], seed=seed, finetune=config.finetune)
 
     runs = []
     for seed in config.seeds:
