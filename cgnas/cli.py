@@ -190,6 +190,14 @@ def _ints(text: str, option: str) -> list[int]:
         raise CgnasError(f"{option} {text!r}: expected comma-separated integers such as 0,10,50") from None
 
 
+def _part(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(t) for t in text.split("/"))
+    except ValueError:
+        raise CgnasError(f"--part {text!r}: expected K/N such as 1/2") from None
+    return k, n
+
+
 def _pretrain_config(args: argparse.Namespace):
     from cgnas.train.contrastive import ContrastiveConfig
     from cgnas.train.pretrain import PretrainConfig
@@ -305,11 +313,12 @@ def cmd_zcp(args: argparse.Namespace) -> None:
     proxies = list(PROXIES) if args.proxies == "all" else _list(args.proxies)
     report = zcp_report(args.space, proxies, archs=args.archs, metric=args.metric, limit=args.limit,
                         seed=args.seed, cache_root=args.cache_dir, data_dir=args.data_dir,
-                        data_batch=args.data_batch, progress=not args.quiet)
+                        data_batch=args.data_batch, part=_part(args.part), progress=not args.quiet)
     for failed in report["failed"]:
         print(f"warning: {failed['arch']} failed: {failed['error']}", file=sys.stderr)
     naslib = report.get("naslib_spearman")
-    lines = [f"{args.space}: {len(report['archs']):,} architectures, label {report['label']}, "
+    part = "" if report["part"] == "1/1" else f" (part {report['part']})"
+    lines = [f"{args.space}{part}: {len(report['archs']):,} architectures, label {report['label']}, "
              f"batch {report['batch']}, {len(report['failed'])} failed",
              f"{'proxy':<10} {'SRCC':>7} {'n':>7}" + ("  SRCC vs NASLib" if naslib else "")]
     for p in proxies:
@@ -500,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="label of the benchmark table (default: the space's first metric)")
     p.add_argument("--data-batch", help="real batch: .npz with images [N,C,H,W] and labels [N], or .npy images")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the synthetic batch")
+    p.add_argument("--part", default="1/1", help="K/N: only every N-th architecture, from the K-th, so that N "
+                   "processes share a long run; afterwards a run without --part reports all from the cache")
     p.set_defaults(func=cmd_zcp)
     p = sub.add_parser("search", parents=[common, cached], help="experiment 2: predictor-guided evolutionary search")
     p.add_argument("--space", required=True)

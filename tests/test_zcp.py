@@ -195,7 +195,23 @@ def test_cli_zcp_json(capsys, tmp_path):
     assert all(r["params"] > 0 and r["synflow"] > 0 for r in report["archs"])
 
 
+def test_cli_zcp_parts_share_one_cache(capsys, tmp_path):
+    """Two --part runs split the rows; a run without --part then computes nothing."""
+    common = ("zcp", "--space", "nb201", "--proxies", "synflow", "--limit", "5", "--cache-dir", str(tmp_path),
+              "--json", "--quiet")
+    parts = [json.loads(run_cli(capsys, *common, "--part", f"{k}/2")[1]) for k in (1, 2)]
+    whole = json.loads(run_cli(capsys, *common)[1])
+    bench = cgnas.benchmark("nb201")
+    assert [r["arch"] for r in parts[0]["archs"]] == [bench.spec(i) for i in (0, 2, 4)]
+    assert [r["arch"] for r in parts[1]["archs"]] == [bench.spec(i) for i in (1, 3)]
+    assert whole["computed"] == 0 and whole["part"] == "1/1"
+    by_arch = {r["arch"]: r["synflow"] for p in parts for r in p["archs"]}
+    assert {r["arch"]: r["synflow"] for r in whole["archs"]} == by_arch
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["--part", "3/2"], "part 3/2: expected K/N"),
+    (["--part", "half"], "--part 'half': expected K/N"),
     (["--proxies", "params,nope"], "unknown proxy 'nope'"),
     (["--proxies", "nwot", "--data-batch", "missing.npz"], "missing.npz does not exist"),
 ])

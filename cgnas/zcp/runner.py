@@ -207,17 +207,22 @@ def spearman(scores: np.ndarray, labels: np.ndarray) -> tuple[float | None, int]
 def zcp_report(space: str, proxies: Sequence[str], *, archs: str = "table", metric: str | None = None,
                limit: int | None = None, seed: int = 0, cache_root: str | os.PathLike | None = None,
                data_dir: str | os.PathLike | None = None, data_batch: str | os.PathLike | None = None,
-               progress: bool = False) -> dict[str, Any]:
+               part: tuple[int, int] = (1, 1), progress: bool = False) -> dict[str, Any]:
     """What ``cgnas zcp`` prints: proxies of a labeled set and their Spearman against its labels.
 
     ``archs="table"`` takes the space's benchmark table (labels: ``metric``);
     ``archs="naslib"`` NASLib's Suite-Zero set (labels: its ``val_accuracy``), and then also
     reports the Spearman between each proxy and NASLib's published value of it.
-    ``limit`` keeps the first rows only.
+    ``limit`` keeps the first rows only. ``part=(k, n)`` keeps rows ``k-1, k-1+n, ...`` of
+    those: n processes started with k = 1..n share a long run (each appends to the same cache),
+    and a run without ``part`` afterwards reports the whole set from the cache.
     """
     from cgnas.zcp.naslib import naslib_reference
 
     names = check_proxies(proxies)
+    if not 1 <= part[0] <= part[1]:
+        raise CgnasError(f"part {part[0]}/{part[1]}: expected K/N with 1 <= K <= N, "
+                         "e.g. 1/2 and 2/2 for two processes")
     reference = None
     if archs == "table":
         bench = benchmark(space, metric=metric, data_dir=data_dir)
@@ -232,13 +237,17 @@ def zcp_report(space: str, proxies: Sequence[str], *, archs: str = "table", metr
         label_name = "naslib val_accuracy"
     else:
         raise CgnasError(f"--archs {archs!r}: choose 'table' (the benchmark) or 'naslib' (NASLib's Suite-Zero set)")
+    rows_kept = slice(part[0] - 1, None, part[1])
+    specs, labels = specs[rows_kept], labels[rows_kept]
+    reference = reference.iloc[rows_kept] if reference is not None else None
     scores = run_proxies(space, specs, names, seed=seed, cache_root=cache_root, data_dir=data_dir,
                          data_batch=data_batch, progress=progress)
     rows = [{"arch": a, **{n: _jsonable(scores.values[n][i]) for n in names}, "label": float(labels[i])}
             for i, a in enumerate(scores.archs)]
     corr = {n: spearman(scores.values[n], labels) for n in names}
     report: dict[str, Any] = {
-        "space": space, "archs": rows, "spearman": {n: c[0] for n, c in corr.items()},
+        "space": space, "part": f"{part[0]}/{part[1]}", "archs": rows,
+        "spearman": {n: c[0] for n, c in corr.items()},
         "n": {n: c[1] for n, c in corr.items()}, "label": label_name, "seed": seed, "batch": scores.batch,
         "cache": scores.cache_file, "computed": scores.computed,
         "failed": [{"arch": scores.archs[i], "error": e} for i, e in sorted(scores.errors.items())]}
