@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from cgnas.data.cache import CGCache, labeled_graphs
-from cgnas.experiments.transfer import FAMILIES, TARGET_METRIC, rank_scores, source_graphs
+from cgnas.experiments.transfer import FAMILIES, TARGET_METRIC, source_graphs
 from cgnas.model import Predictor
+from cgnas.ranking import rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 

@@ -515,9 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common, cached], help="experiment 2: predictor-guided evolutionary search")
     p.add_argument("--space", required=True)
     p.add_argument("--method", required=True,
-                   choices=("cl", "gnn", "random", "synflow", "evolution", "cl+synflow", "gnn+synflow"),
-                   help="evolution: plain evolution on the oracle, no fitness model; cl+synflow: the rank "
-                        "blend of the fine-tuned predictor and synflow")
+                   help="cl or gnn: the fine-tuned predictor (with or without CL); synflow; cl+synflow or "
+                        "gnn+synflow: their rank blend; evolution: plain evolution on the oracle; random")
     p.add_argument("--queries", type=int, default=100, help="query budget of each run")
     p.add_argument("--seeds", type=int, default=10, help="number of runs, seeds --first-seed, --first-seed + 1, ...")
     p.add_argument("--first-seed", type=int, default=0)

@@ -159,7 +159,7 @@ def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
 
 
 def test_rank_blend_averages_normalized_ranks():
-    from cgnas.experiments.transfer import rank_blend
+    from cgnas.ranking import rank_blend
 
     predictor = np.array([0.1, 0.9, 0.5, 0.3])  # ranks 1 4 3 2
     proxy = np.array([1e20, 1e18, 1e22, 1e19])   # ranks 3 1 4 2

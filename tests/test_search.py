@@ -164,6 +164,9 @@ def test_cli_search_errors(capsys, tmp_path):
     assert code == 2 and "not a search method for ofa_mbv3" in capsys.readouterr().err
     code = main(["search", "--space", "nb201", "--method", "random", "--queries", "0", "--seeds", "1"])
     assert code == 2 and "at least 1" in capsys.readouterr().err
+    code = main(["search", "--space", "nb201", "--method", "cl+nwot", "--queries", "5", "--seeds", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "unknown search method 'cl+nwot'; choose one of cl, gnn" in err
 
 
 def test_synflow_guided_search_runs(cache, tmp_path):

@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.stats import kendalltau, rankdata, spearmanr
 
 from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.tables import benchmark
@@ -43,6 +42,7 @@ from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
+from cgnas.ranking import rank_blend, rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
@@ -117,20 +117,6 @@ def transfer_config(target: str, **options: Any) -> TransferConfig:
     """The experiment's config for ``target``: :class:`OFATransferConfig` for ofa_mbv3,
     :class:`TransferConfig` otherwise; ``options`` are its fields."""
     return (OFATransferConfig if target == OFA_TARGET else TransferConfig)(target=target, **options)
-
-
-def rank_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
-    """(Spearman ρ, Kendall τ); 0 for a constant prediction."""
-    if np.all(pred == pred[0]):
-        return 0.0, 0.0
-    return float(spearmanr(pred, true).statistic), float(kendalltau(pred, true).statistic)
-
-
-def rank_blend(*scores: np.ndarray) -> np.ndarray:
-    """Mean of the scores' normalized ranks, ``(1/m) Σ_j rank(s_j) / n``: an unweighted
-    ensemble of scorers on different scales (a predictor and a zero-cost proxy). Equal weights,
-    because the k labels that could fit a weight are the ones the predictor was fine-tuned on."""
-    return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
 
 
 def proxy_scores(target: str, n: int, proxies: Sequence[str], cache_root: Any, data_dir: Any,

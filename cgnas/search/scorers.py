@@ -11,7 +11,7 @@ candidates are queried, so a good scorer saves queries.
 * :class:`SynflowScorer`: the synflow zero-cost proxy of each candidate's real network
   (``cgnas.zcp``), computed once per architecture; it does not learn from queries.
 * :class:`BlendScorer`: the mean normalized rank of several scorers
-  (:func:`~cgnas.experiments.transfer.rank_blend`), e.g. the fine-tuned predictor and synflow.
+  (:func:`~cgnas.ranking.rank_blend`), e.g. the fine-tuned predictor and synflow.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
-from cgnas.experiments.transfer import rank_blend
 from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor
+from cgnas.ranking import rank_blend
 from cgnas.search.oracle import Oracle, Query
 from cgnas.train.supervised import TrainConfig
 
@@ -136,7 +136,7 @@ class BlendScorer:
     candidates of a generation.
 
     Each scorer learns from the queries as it would alone. The weights stay equal for the
-    reason of :func:`~cgnas.experiments.transfer.rank_blend`: the queried labels that could fit
+    reason of :func:`~cgnas.ranking.rank_blend`: the queried labels that could fit
     them are the ones the predictor was fine-tuned on.
     """
 

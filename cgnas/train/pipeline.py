@@ -17,9 +17,10 @@ from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.graphset import GraphSet
 from cgnas.data.tables import ARCH_COLUMNS, row_spec
 from cgnas.errors import CgnasError
-from cgnas.experiments.transfer import SOURCE_METRIC, TARGET_METRIC, rank_scores, source_graphs
+from cgnas.experiments.transfer import SOURCE_METRIC, TARGET_METRIC, source_graphs
 from cgnas.model.predictor import Predictor
 from cgnas.model.predictor_net import PredictorConfig
+from cgnas.ranking import rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig, check_labels
 
