@@ -290,7 +290,8 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     lines = [f"target {result['target']} ({result['metric']}), evaluated on {result['eval_size']:,}", header]
     for r in result["rows"]:
         lines.append(f"{r['method']:<12} {r['samples']:>4}  {r['spearman_mean']:.3f} ± {r['spearman_std']:.3f}"
-                     f"    {r['kendall_mean']:.3f} ± {r['kendall_std']:.3f}  {r['seeds']}")
+                     f"    {r['kendall_mean']:.3f} ± {r['kendall_std']:.3f}  {r['seeds']}"
+                     + (f"  (proxy joined on {r['proxy_joined']})" if "proxy_joined" in r else ""))
     _emit(args, {k: result[k] for k in ("target", "metric", "rows")}, "\n".join(lines))
 
 
@@ -424,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cg", parents=[common], help="build, summarize, draw or export a computational graph")
     add_graph_source(p)
     p.add_argument("--out", help="write the CG: .png/.svg/.pdf drawing, .json CG, .dot Graphviz, or the network "
-                                 "(fresh weights): .onnx ONNX, .pt2 torch.export program (torch.export.load(F).module() runs it)")
+                                 "(fresh weights): .onnx ONNX, .pt2 torch.export program "
+                                 "(torch.export.load(F).module() runs it)")
     p.set_defaults(func=cmd_cg)
 
     p = sub.add_parser("cache", parents=[common, cached], help="build the CG cache of labeled architectures")
@@ -487,9 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ofa_mbv3: random CGs of each NAS-Bench table that CL pre-trains on (default 5000)")
     p.add_argument("--pretrain-space-samples", type=int,
                    help="ofa_mbv3: CGs sampled from the OFA space that CL pre-trains on besides (default 5000)")
-    p.add_argument("--proxies", help="zero-cost proxies as extra baselines, e.g. synflow,nwot "
+    p.add_argument("--proxies", help="zero-cost proxies as extra baselines, e.g. synflow,nwot or flops "
                                      "(computed on every target architecture and cached; see `cgnas zcp`); cl and gnn "
-                                     "are also scored blended with each (rows cl+synflow, ...)")
+                                     "are also scored blended with each (rows cl+synflow, ...) where the k labels "
+                                     "vouch for the proxy")
     p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON after every seed; "
                                  "rerunning with the same settings resumes after the last finished seed")
     p.add_argument("--plot-dir", help="save plots (SRCC against k, predicted against true) here")

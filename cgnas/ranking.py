@@ -20,3 +20,17 @@ def rank_blend(*scores: np.ndarray) -> np.ndarray:
     zero-cost proxy). Equal weights, because the k labels that could fit a weight are the ones
     the predictor was fine-tuned on."""
     return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
+
+
+def proxy_joins_blend(source_scores: np.ndarray, proxy_scores: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether a zero-cost proxy should be blended with a predictor fine-tuned on ``labels``:
+    if the proxy ranks those labeled architectures (Spearman) at least as well as the source
+    predictor did before fine-tuning on them (all three ``[k]``). With fewer than 2 labels
+    there is nothing to judge by and the proxy joins.
+
+    The fine-tuned predictor cannot be judged on the labels it was fitted to; its un-fine-tuned
+    source is a fair, if low, bar. A proxy below it is much weaker than the fine-tuned
+    predictor, and an equal blend would pull the ranking towards the proxy's (DECISIONS 27)."""
+    if len(labels) < 2:
+        return True
+    return rank_scores(proxy_scores, labels)[0] >= rank_scores(source_scores, labels)[0]

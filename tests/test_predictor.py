@@ -142,7 +142,7 @@ def test_transfer_resumes_after_the_last_finished_seed(tmp_path):
 
 def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
     config = TransferConfig(target="nb201", samples=(0, 5), seeds=1, table_limit=30, methods=("params", "gnn"),
-                            proxies=("synflow",), source_per_family=60, predictor=TINY,
+                            proxies=("synflow", "params"), source_per_family=60, predictor=TINY,
                             fit=TrainConfig(epochs=1, batch_size=32), finetune=TrainConfig(epochs=2, batch_size=5))
     result = run_transfer(config, cache_root=tmp_path, progress=False)
     bench = cgnas.benchmark("nb201", metric="cifar10_test")
@@ -151,9 +151,16 @@ def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
     expected = spearmanr(synflow, bench.labels[evaluated]).statistic
     rows = {(r["method"], r["samples"]): r["spearman_mean"] for r in result["rows"]}
     assert rows[("synflow", 0)] == rows[("synflow", 5)] == pytest.approx(expected, abs=1e-4)
-    # each transferred method is also scored blended with each proxy
-    assert {m for m, _ in rows} == {"params", "gnn", "synflow", "gnn+synflow"}
-    assert rows[("gnn+synflow", 5)] not in (rows[("gnn", 5)], rows[("synflow", 5)])
+    # each transferred method is also scored blended with each proxy, where the proxy joins
+    assert {m for m, _ in rows} == {"params", "gnn", "synflow", "gnn+synflow", "gnn+params"}
+    assert [r["method"] for r in result["runs"] if r["samples"] == 0].count("params") == 1  # a method and a proxy
+    blends = {r["samples"]: r for r in result["runs"] if r["method"] == "gnn+synflow"}
+    assert blends[0]["proxy_joined"]  # no labels to judge it by
+    assert rows[("gnn+synflow", 0)] not in (rows[("gnn", 0)], rows[("synflow", 0)])
+    if blends[5]["proxy_joined"]:
+        assert rows[("gnn+synflow", 5)] not in (rows[("gnn", 5)], rows[("synflow", 5)])
+    else:
+        assert rows[("gnn+synflow", 5)] == rows[("gnn", 5)]
     with pytest.raises(CgnasError, match="unknown proxy"):
         run_transfer(replace(config, proxies=("synflo",)), cache_root=tmp_path, progress=False)
 
@@ -165,6 +172,17 @@ def test_rank_blend_averages_normalized_ranks():
     proxy = np.array([1e20, 1e18, 1e22, 1e19])   # ranks 3 1 4 2
     np.testing.assert_allclose(rank_blend(predictor, proxy), [0.5, 0.625, 0.875, 0.5])
     np.testing.assert_allclose(rank_blend(predictor), [0.25, 1.0, 0.75, 0.5])
+
+
+def test_a_proxy_joins_the_blend_only_if_it_ranks_the_labels_as_well_as_the_source():
+    from cgnas.ranking import proxy_joins_blend
+
+    labels = np.array([0.1, 0.2, 0.3, 0.4])
+    good, fair, bad = np.array([1, 2, 3, 4]), np.array([2, 1, 3, 4]), np.array([4, 3, 2, 1])
+    assert proxy_joins_blend(source_scores=fair, proxy_scores=good, labels=labels)
+    assert proxy_joins_blend(source_scores=fair, proxy_scores=fair, labels=labels)
+    assert not proxy_joins_blend(source_scores=fair, proxy_scores=bad, labels=labels)
+    assert proxy_joins_blend(source_scores=np.empty(0), proxy_scores=bad[:1], labels=labels[:1])
 
 
 @pytest.mark.parametrize("kind", ["zscore", "rank"])

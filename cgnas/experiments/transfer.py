@@ -11,7 +11,9 @@ For a target family T, per seed ``s``:
 5. ``proxies``: zero-cost proxies of the real networks (``cgnas.zcp``, synthetic batch of seed
    0, cached per architecture under ``<cache>/zcp/``) as the score; a network whose proxy
    fails ranks last. Each transferred method is also scored blended with each proxy
-   (``cl+synflow``, ...: :func:`rank_blend`, no extra label used).
+   (``cl+synflow``, ...: :func:`rank_blend`), where the proxy joins only if it ranks the k
+   labeled architectures at least as well as the un-fine-tuned predictor
+   (:func:`~cgnas.ranking.proxy_joins_blend`; no extra label used).
 
 The k target samples are nested (the first k of one seeded permutation), and every method
 and k is scored on the same evaluation set: all target architectures outside the largest
@@ -42,7 +44,7 @@ from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
-from cgnas.ranking import rank_blend, rank_scores
+from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
@@ -86,8 +88,6 @@ class TransferConfig:
             raise CgnasError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
         if self.proxies:
             check_proxies(self.proxies)
-        if set(self.proxies) & set(METHODS):
-            raise CgnasError("params and flops are methods of their own; list them in --methods, not --proxies")
         if any(k < 0 for k in self.samples) or self.seeds < 1:
             raise CgnasError("--samples must be >= 0 and --seeds >= 1")
 
@@ -119,16 +119,19 @@ def transfer_config(target: str, **options: Any) -> TransferConfig:
     return (OFATransferConfig if target == OFA_TARGET else TransferConfig)(target=target, **options)
 
 
-def proxy_scores(target: str, n: int, proxies: Sequence[str], cache_root: Any, data_dir: Any,
+def proxy_scores(target: str, graphs: GraphSet, proxies: Sequence[str], cache_root: Any, data_dir: Any,
                  progress: bool) -> dict[str, np.ndarray]:
-    """``{proxy: [n]}`` zero-cost proxy values of the first ``n`` rows of the target's table,
-    failed networks set below every other value."""
-    if not proxies:
-        return {}
-    bench = benchmark(target, data_dir=data_dir)
-    values = score_archs(target, [bench.spec(i) for i in range(n)], list(proxies), cache_root=cache_root,
-                         data_dir=data_dir, progress=progress)
-    return {name: np.where(np.isnan(v), np.nanmin(v) - 1, v) for name, v in values.items()}
+    """``{proxy: [n]}`` zero-cost proxy values of the ``n`` CGs of the first rows of the
+    target's table, failed networks set below every other value; ``params`` and ``flops``
+    (MACs) are read off the CGs, the others computed by :mod:`cgnas.zcp`."""
+    values = {"params": graphs.params.astype(np.float64), "flops": graphs.macs.astype(np.float64)}
+    computed = [p for p in proxies if p not in values]
+    if computed:
+        bench = benchmark(target, data_dir=data_dir)
+        raw = score_archs(target, [bench.spec(i) for i in range(len(graphs))], computed, cache_root=cache_root,
+                          data_dir=data_dir, progress=progress)
+        values.update({name: np.where(np.isnan(v), np.nanmin(v) - 1, v) for name, v in raw.items()})
+    return {p: values[p] for p in proxies}
 
 
 def source_graphs(families: Sequence[str], per_family: int, seed: int, cache_root: Any, data_dir: Any,
@@ -228,7 +231,10 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
     k_max = max(config.samples)
     if k_max >= len(graphs):
         raise CgnasError(f"--samples {k_max} leaves no {target} architecture to evaluate on")
-    proxies = proxy_scores(target, len(graphs), config.proxies, cache_root, data_dir, progress)
+    baselines = [m for m in ("params", "flops") if m in config.methods]
+    baselines += [p for p in config.proxies if p not in baselines]
+    scores = proxy_scores(target, graphs, baselines, cache_root, data_dir, progress)
+    proxies = {p: scores[p] for p in config.proxies}  # blended with each transferred predictor
     previous = finished_seeds(out, config)
     raw: list[dict[str, Any]] = previous["runs"] if previous else []
     scatter: dict[str, Any] = previous["scatter"] if previous else {}
@@ -248,9 +254,9 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
         eval_idx = order[k_max:]
         eval_graphs, eval_y = graphs.subset(eval_idx), labels[eval_idx]
 
-        def score(method: str, k: int, pred: np.ndarray) -> None:
+        def score(method: str, k: int, pred: np.ndarray, **extra: Any) -> None:
             rho, tau = rank_scores(pred, eval_y)
-            raw.append({"method": method, "samples": k, "seed": seed, "spearman": rho, "kendall": tau})
+            raw.append({"method": method, "samples": k, "seed": seed, "spearman": rho, "kendall": tau, **extra})
             if method == "cl" and seed == 0 and k == k_max:  # kept for the predicted-vs-true plot
                 show = np.random.default_rng(0).permutation(len(pred))[:2000]
                 scatter.update(method=method, samples=k, seed=seed, spearman=rho,
@@ -258,11 +264,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
             log(f"seed {seed} {method:<11} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
 
         for k in config.samples:
-            if "params" in config.methods:
-                score("params", k, eval_graphs.params.astype(np.float64))
-            if "flops" in config.methods:
-                score("flops", k, eval_graphs.macs.astype(np.float64))
-            for name, values in proxies.items():
+            for name, values in scores.items():
                 score(name, k, values[eval_idx])
         transferred = [m for m in ("cl", "gnn") if m in config.methods]
         if transferred:
@@ -274,12 +276,15 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
             pred = transferred_predictor(method, pre_graphs, pre_spectra, (src, src_y, src_fam), config, seed,
                                          progress)
             for k in config.samples:
-                model = pred if k < 2 else pred.copy().finetune(
-                    graphs.subset(order[:k]), labels[order[:k]], config.finetune, progress=progress)
+                labeled, y_k = graphs.subset(order[:k]), labels[order[:k]]
+                model = pred if k < 2 else pred.copy().finetune(labeled, y_k, config.finetune, progress=progress)
                 pred_k = model.predict(eval_graphs)
                 score(method, k, pred_k)
+                source_on_labeled = pred.predict(labeled) if proxies and k >= 2 else np.empty(0)
                 for name, values in proxies.items():
-                    score(f"{method}+{name}", k, rank_blend(pred_k, values[eval_idx]))
+                    joins = proxy_joins_blend(source_on_labeled, values[order[:k]], y_k)
+                    score(f"{method}+{name}", k, rank_blend(pred_k, values[eval_idx]) if joins else pred_k,
+                          proxy_joined=joins)
         if "target_only" in config.methods:
             for k in config.samples:
                 if k >= 2:
@@ -293,7 +298,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
 
 
 def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and std over seeds of each (method, samples)."""
+    """Mean and std over seeds of each (method, samples), and for a blend the number of seeds
+    on which the proxy joined it."""
     rows = []
     order = list(METHODS) + sorted({r["method"] for r in raw} - set(METHODS))  # then proxies and blends
     keys = sorted({(r["method"], r["samples"]) for r in raw}, key=lambda mk: (order.index(mk[0]), mk[1]))
@@ -304,4 +310,6 @@ def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({"method": method, "samples": k, "spearman_mean": round(float(rho.mean()), 4),
                      "spearman_std": round(float(rho.std()), 4), "kendall_mean": round(float(tau.mean()), 4),
                      "kendall_std": round(float(tau.std()), 4), "seeds": len(sel)})
+        if "proxy_joined" in sel[0]:  # a predictor + proxy blend: on how many seeds the proxy joined
+            rows[-1]["proxy_joined"] = sum(r["proxy_joined"] for r in sel)
     return rows

@@ -1,0 +1,99 @@
+"""Which weight a zero-cost proxy deserves in a blend with the fine-tuned predictor, and
+whether the k labels can tell.
+
+For each seed, a source predictor (not fine-tuned on the target) is fine-tuned on the first k
+architectures of the transfer experiment's split, and on every architecture outside the first
+100 the script reports the Spearman of the blend ``w·r(pred) + (1 − w)·r(proxy)`` (``r`` =
+normalized rank) for w = 0, 0.1, …, 1, and two ways of choosing w from the k labels alone:
+
+* ``cv``: the w whose blend of out-of-fold predictions (``--folds``-fold fine-tuning on the
+  k labels) and the proxy ranks the k labels best;
+* ``gate`` (what ``cgnas transfer`` does, DECISIONS 27): w = 0.5 if the proxy ranks the k
+  labeled architectures at least as well as the source predictor before fine-tuning, else 1.
+
+    python benchmarks/blend_weights.py --target nb201 --proxy synflow --k 50 --seeds 0,1,2,3,4 --cache-dir /tmp/cgcache
+
+The source predictor is ``--predictor`` or the seed-0 ``cl`` (``--method``) predictor that
+``cgnas search`` caches under ``<cache>/predictors/``; the proxy is read from (or computed into)
+the ``cgnas zcp`` cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cgnas.data.cache import cache_dir, labeled_graphs  # noqa: E402
+from cgnas.data.tables import benchmark  # noqa: E402
+from cgnas.experiments.transfer import TARGET_METRIC  # noqa: E402
+from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor  # noqa: E402
+from cgnas.ranking import rank_blend  # noqa: E402
+from cgnas.zcp.runner import score_archs  # noqa: E402
+
+WEIGHTS = np.round(np.linspace(0, 1, 11), 1)
+
+
+def blend(w: float, pred: np.ndarray, proxy: np.ndarray) -> np.ndarray:
+    """``w·r(pred) + (1 − w)·r(proxy)``: :func:`rank_blend` with unequal weights."""
+    return w * rank_blend(pred) + (1 - w) * rank_blend(proxy)
+
+
+def rho(a: np.ndarray, b: np.ndarray) -> float:
+    return float(spearmanr(a, b).statistic)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", default="nb201")
+    ap.add_argument("--proxy", default="synflow")
+    ap.add_argument("--k", type=int, default=50)
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--method", default="cl", help="which cached search source predictor (cl or gnn)")
+    ap.add_argument("--predictor", help="a source predictor checkpoint instead of the cached one")
+    ap.add_argument("--cache-dir")
+    args = ap.parse_args()
+    found = sorted((cache_dir(args.cache_dir) / "predictors").glob(f"{args.target}_{args.method}_seed0_*.pt"))
+    path = args.predictor or (found[0] if found else None)
+    if path is None:
+        sys.exit(f"no cached {args.target} {args.method} source predictor; run `cgnas search --space {args.target} "
+                 f"--method {args.method} --queries 10 --seeds 1` once, or pass --predictor")
+    source = Predictor.load(path)
+    graphs, labels = labeled_graphs(args.target, TARGET_METRIC[args.target], args.cache_dir, progress=False)
+    bench = benchmark(args.target)
+    proxy = score_archs(args.target, [bench.spec(i) for i in range(len(graphs))], [args.proxy],
+                        cache_root=args.cache_dir)[args.proxy]
+    proxy = np.where(np.isnan(proxy), np.nanmin(proxy) - 1, proxy)
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
+        train, held = order[:args.k], order[100:]
+        y_train = labels[train]
+
+        def finetuned(idx: np.ndarray) -> Predictor:
+            model = source.copy()
+            model.seed = seed
+            return model.finetune(graphs.subset(idx), labels[idx], FINETUNE_DEFAULT, progress=False)
+
+        pred = finetuned(train).predict(graphs.subset(held))
+        out_of_fold = np.zeros(args.k)
+        for fold in np.array_split(np.random.default_rng(seed).permutation(args.k), args.folds):
+            out_of_fold[fold] = finetuned(np.delete(train, fold)).predict(graphs.subset(train[fold]))
+        cv = [rho(blend(w, out_of_fold, proxy[train]), y_train) for w in WEIGHTS]
+        gate = rho(proxy[train], y_train) >= rho(source.predict(graphs.subset(train)), y_train)
+        test = {float(w): round(rho(blend(w, pred, proxy[held]), labels[held]), 4) for w in WEIGHTS}
+        w_cv = float(WEIGHTS[int(np.argmax(cv))])
+        print(json.dumps({"target": args.target, "proxy": args.proxy, "k": args.k, "seed": seed,
+                          "predictor": test[1.0], "proxy_alone": test[0.0], "equal": test[0.5],
+                          "cv_weight": w_cv, "cv": test[w_cv], "gate_open": gate, "gate": test[0.5 if gate else 1.0],
+                          "by_weight": test}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
