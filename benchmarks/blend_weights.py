@@ -13,9 +13,9 @@ normalized rank) for w = 0, 0.1, …, 1, and two ways of choosing w from the k l
 
     python benchmarks/blend_weights.py --target nb201 --proxy synflow --k 50 --seeds 0,1,2,3,4 --cache-dir /tmp/cgcache
 
-The source predictor is ``--predictor`` or the seed-0 ``cl`` (``--method``) predictor that
-``cgnas search`` caches under ``<cache>/predictors/``; the proxy is read from (or computed into)
-the ``cgnas zcp`` cache.
+The source predictor is ``--predictor`` or the one ``cgnas search --method cl`` (``--method``)
+uses, loaded from ``<cache>/predictors/`` or built there; the proxy is read as the transfer
+experiment reads it (``params``/``flops`` off the CGs, others from the ``cgnas zcp`` cache).
 """
 
 from __future__ import annotations
@@ -26,16 +26,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cgnas.data.cache import cache_dir, labeled_graphs  # noqa: E402
-from cgnas.data.tables import benchmark  # noqa: E402
-from cgnas.experiments.transfer import TARGET_METRIC  # noqa: E402
+from cgnas.data.cache import labeled_graphs  # noqa: E402
+from cgnas.experiments.transfer import TARGET_METRIC, proxy_scores  # noqa: E402
 from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor  # noqa: E402
-from cgnas.ranking import rank_blend  # noqa: E402
-from cgnas.zcp.runner import score_archs  # noqa: E402
+from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
+from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 
 WEIGHTS = np.round(np.linspace(0, 1, 11), 1)
 
@@ -46,7 +44,7 @@ def blend(w: float, pred: np.ndarray, proxy: np.ndarray) -> np.ndarray:
 
 
 def rho(a: np.ndarray, b: np.ndarray) -> float:
-    return float(spearmanr(a, b).statistic)
+    return rank_scores(a, b)[0]
 
 
 def main() -> None:
@@ -60,17 +58,11 @@ def main() -> None:
     ap.add_argument("--predictor", help="a source predictor checkpoint instead of the cached one")
     ap.add_argument("--cache-dir")
     args = ap.parse_args()
-    found = sorted((cache_dir(args.cache_dir) / "predictors").glob(f"{args.target}_{args.method}_seed0_*.pt"))
-    path = args.predictor or (found[0] if found else None)
-    if path is None:
-        sys.exit(f"no cached {args.target} {args.method} source predictor; run `cgnas search --space {args.target} "
-                 f"--method {args.method} --queries 10 --seeds 1` once, or pass --predictor")
-    source = Predictor.load(path)
+    config = SearchConfig(args.target, args.method, queries=1, seeds=(0,), predictor=args.predictor)
+    source = source_predictor(config, args.cache_dir, None, progress=False,
+                              log=lambda msg: print(msg, file=sys.stderr))
     graphs, labels = labeled_graphs(args.target, TARGET_METRIC[args.target], args.cache_dir, progress=False)
-    bench = benchmark(args.target)
-    proxy = score_archs(args.target, [bench.spec(i) for i in range(len(graphs))], [args.proxy],
-                        cache_root=args.cache_dir)[args.proxy]
-    proxy = np.where(np.isnan(proxy), np.nanmin(proxy) - 1, proxy)
+    proxy = proxy_scores(args.target, graphs, [args.proxy], args.cache_dir, None, progress=False)[args.proxy]
     for seed in [int(s) for s in args.seeds.split(",")]:
         order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
         train, held = order[:args.k], order[100:]
@@ -86,7 +78,7 @@ def main() -> None:
         for fold in np.array_split(np.random.default_rng(seed).permutation(args.k), args.folds):
             out_of_fold[fold] = finetuned(np.delete(train, fold)).predict(graphs.subset(train[fold]))
         cv = [rho(blend(w, out_of_fold, proxy[train]), y_train) for w in WEIGHTS]
-        gate = rho(proxy[train], y_train) >= rho(source.predict(graphs.subset(train)), y_train)
+        gate = proxy_joins_blend(source.predict(graphs.subset(train)), proxy[train], y_train)
         test = {float(w): round(rho(blend(w, pred, proxy[held]), labels[held]), 4) for w in WEIGHTS}
         w_cv = float(WEIGHTS[int(np.argmax(cv))])
         print(json.dumps({"target": args.target, "proxy": args.proxy, "k": args.k, "seed": seed,
