@@ -1,0 +1,98 @@
+"""The transferred predictor on NASLib's Suite-Zero sets, beside NASLib's own proxy values.
+
+The issue's reference numbers for zero-cost proxies (NB101 flops 0.72, NB201 nwot 0.79,
+NB301 nwot 0.56, ...) are Spearman correlations on NASLib's 500/725-architecture sets against
+their ``val_accuracy``; ``benchmarks/naslib_sets.py`` shows that on NB101 that set is another
+population than the 30k table of the transfer experiment. This script scores the predictor
+where those numbers were measured: for each seed, the source predictor (before any target
+label) is fine-tuned on the first k architectures of a seeded permutation of the set, with
+the set's own labels, and every method is ranked against ``val_accuracy`` on the
+architectures outside the first 100, as in the transfer experiment; the proxies are NASLib's
+published values for the same architectures.
+
+    python benchmarks/naslib_sets_predictor.py --space nb101 --k 20,50 --seeds 0,1,2,3,4 --cache-dir /tmp/cgcache
+    python benchmarks/naslib_sets_predictor.py --space nb201 --blend nwot,synflow --cache-dir /tmp/cgcache
+
+The source predictor is ``--predictor`` or the one ``cgnas search --method cl`` (``--method``)
+uses, loaded from ``<cache>/predictors/`` or built there (one model for every seed: the
+seeds vary the labeled sample and the fine-tuning). One JSON line per (k, seed), then the
+mean of each column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cgnas  # noqa: E402
+from cgnas.data.graphset import GraphSet  # noqa: E402
+from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
+from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
+from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
+from cgnas.zcp.naslib import naslib_reference  # noqa: E402
+
+NOT_PROXIES = {"dataset", "naslib_op_tuple", "arch_str", "val_accuracy", "naslib_tuple", "hash", "adjacency_pruned",
+               "ops_pruned", "naslib_idx", "naslib_compact", "genotype"}
+HELD_OUT_FROM = 100
+"""Every k is scored on the architectures after the first 100 of the permutation, so that all
+k see the same held-out set."""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--space", default="nb101")
+    ap.add_argument("--k", default="20,50")
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--method", default="cl", help="which cached search source predictor (cl or gnn)")
+    ap.add_argument("--predictor", help="a source predictor checkpoint instead of the cached one")
+    ap.add_argument("--blend", default="", help="NASLib proxy columns to blend with the fine-tuned predictor, "
+                                                "each under the gate of `cgnas transfer --proxies` (DECISIONS 27)")
+    ap.add_argument("--cache-dir")
+    ap.add_argument("--data-dir")
+    args = ap.parse_args()
+    config = SearchConfig(args.space, args.method, queries=1, seeds=(0,), predictor=args.predictor)
+    source = source_predictor(config, args.cache_dir, args.data_dir, progress=False,
+                              log=lambda msg: print(msg, file=sys.stderr))
+    specs, table = naslib_reference(args.space, args.data_dir)
+    space = cgnas.space(args.space)
+    archs = [space.parse(s) for s in specs]
+    graphs = GraphSet.from_cgs((space.to_cg(a) for a in archs), args.space, keys=[space.key(a) for a in archs])
+    labels = table["val_accuracy"].to_numpy(float)
+    proxies = {c: table[c].to_numpy(float) for c in table.columns if c not in NOT_PROXIES}
+    proxies = {c: v for c, v in proxies.items() if np.isfinite(v).sum() > 1}  # NB301's zen column is empty
+    rows = []
+    for k in [int(x) for x in args.k.split(",")]:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            order = np.random.default_rng([seed, 12345]).permutation(len(labels))
+            train, held = order[:k], order[HELD_OUT_FROM:]
+            model = source.copy()
+            model.seed = seed
+            model = model.finetune(graphs.subset(train), labels[train], FINETUNE_DEFAULT, progress=False)
+            pred = model.predict(graphs.subset(held))
+            row = {"space": args.space, "k": k, "seed": seed, "held_out": len(held),
+                   args.method: round(rank_scores(pred, labels[held])[0], 4),
+                   f"{args.method}_k0": round(rank_scores(source.predict(graphs.subset(held)), labels[held])[0], 4)}
+            for name in filter(None, args.blend.split(",")):
+                joins = proxy_joins_blend(source.predict(graphs.subset(train)), proxies[name][train], labels[train])
+                blended = rank_blend(pred, proxies[name][held]) if joins else pred
+                row[f"{args.method}+{name}"] = round(rank_scores(blended, labels[held])[0], 4)
+                row[f"{name}_joined"] = int(joins)
+            for name, values in proxies.items():
+                finite = np.isfinite(values[held])
+                row[name] = round(rank_scores(values[held][finite], labels[held][finite])[0], 4)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    for k in sorted({r["k"] for r in rows}):
+        at_k = [r for r in rows if r["k"] == k]
+        print(json.dumps({"space": args.space, "k": k, "seeds": len(at_k), "mean": {
+            c: round(float(np.mean([r[c] for r in at_k])), 4) for c in at_k[0] if c not in ("space", "k", "seed")}}))
+
+
+if __name__ == "__main__":
+    main()
