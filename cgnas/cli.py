@@ -286,10 +286,11 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     if args.plot_dir:
         from cgnas.experiments.plots import plot_transfer
         result["plots"] = [str(p) for p in plot_transfer(result, args.plot_dir)]
-    header = f"{'method':<12} {'k':>4}  {'SRCC':>15}  {'Kendall':>15}  seeds"
+    width = max(12, *(len(r["method"]) + 1 for r in result["rows"]))
+    header = f"{'method':<{width}} {'k':>4}  {'SRCC':>15}  {'Kendall':>15}  seeds"
     lines = [f"target {result['target']} ({result['metric']}), evaluated on {result['eval_size']:,}", header]
     for r in result["rows"]:
-        lines.append(f"{r['method']:<12} {r['samples']:>4}  {r['spearman_mean']:.3f} ± {r['spearman_std']:.3f}"
+        lines.append(f"{r['method']:<{width}} {r['samples']:>4}  {r['spearman_mean']:.3f} ± {r['spearman_std']:.3f}"
                      f"    {r['kendall_mean']:.3f} ± {r['kendall_std']:.3f}  {r['seeds']}"
                      + (f"  (proxy joined on {r['proxy_joined']})" if "proxy_joined" in r else ""))
     _emit(args, {k: result[k] for k in ("target", "metric", "rows")}, "\n".join(lines))

@@ -141,9 +141,11 @@ def test_transfer_resumes_after_the_last_finished_seed(tmp_path):
 
 
 def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
-    config = TransferConfig(target="nb201", samples=(0, 5), seeds=1, table_limit=30, methods=("params", "gnn"),
-                            proxies=("synflow", "params"), source_per_family=60, predictor=TINY,
-                            fit=TrainConfig(epochs=1, batch_size=32), finetune=TrainConfig(epochs=2, batch_size=5))
+    config = TransferConfig(target="nb201", samples=(0, 5), seeds=1, table_limit=30,
+                            methods=("params", "gnn", "target_only"), proxies=("synflow", "params"),
+                            source_per_family=60, predictor=TINY, fit=TrainConfig(epochs=1, batch_size=32),
+                            finetune=TrainConfig(epochs=2, batch_size=5),
+                            target_only=TrainConfig(epochs=2, batch_size=5))
     result = run_transfer(config, cache_root=tmp_path, progress=False)
     bench = cgnas.benchmark("nb201", metric="cifar10_test")
     evaluated = np.random.default_rng([0, 12345]).permutation(30)[5:]
@@ -152,7 +154,8 @@ def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
     rows = {(r["method"], r["samples"]): r["spearman_mean"] for r in result["rows"]}
     assert rows[("synflow", 0)] == rows[("synflow", 5)] == pytest.approx(expected, abs=1e-4)
     # each transferred method is also scored blended with each proxy, where the proxy joins
-    assert {m for m, _ in rows} == {"params", "gnn", "synflow", "gnn+synflow", "gnn+params"}
+    assert {m for m, _ in rows} == {"params", "gnn", "synflow", "gnn+synflow", "gnn+params", "target_only",
+                                    "target_only+synflow", "target_only+params"}
     assert [r["method"] for r in result["runs"] if r["samples"] == 0].count("params") == 1  # a method and a proxy
     blends = {r["samples"]: r for r in result["runs"] if r["method"] == "gnn+synflow"}
     assert blends[0]["proxy_joined"]  # no labels to judge it by
@@ -161,6 +164,11 @@ def test_transfer_scores_proxies_on_the_evaluated_architectures(tmp_path):
         assert rows[("gnn+synflow", 5)] not in (rows[("gnn", 5)], rows[("synflow", 5)])
     else:
         assert rows[("gnn+synflow", 5)] == rows[("gnn", 5)]
+    # target_only is blended too, the proxy joining if it ranks the 5 labels at all
+    labeled = np.random.default_rng([0, 12345]).permutation(30)[:5]
+    synflow_k = score_archs("nb201", [bench.spec(i) for i in labeled], ["synflow"], cache_root=tmp_path)["synflow"]
+    joined = [r["proxy_joined"] for r in result["runs"] if r["method"] == "target_only+synflow"]
+    assert joined == [bool(spearmanr(synflow_k, bench.labels[labeled]).statistic >= 0)]
     with pytest.raises(CgnasError, match="unknown proxy"):
         run_transfer(replace(config, proxies=("synflo",)), cache_root=tmp_path, progress=False)
 

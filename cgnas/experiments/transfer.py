@@ -13,7 +13,10 @@ For a target family T, per seed ``s``:
    fails ranks last. Each transferred method is also scored blended with each proxy
    (``cl+synflow``, ...: :func:`rank_blend`), where the proxy joins only if it ranks the k
    labeled architectures at least as well as the un-fine-tuned predictor
-   (:func:`~cgnas.ranking.proxy_joins_blend`; no extra label used).
+   (:func:`~cgnas.ranking.proxy_joins_blend`; no extra label used). ``target_only`` is blended
+   the same way (``target_only+synflow``, ...), against a source that knows nothing: the proxy
+   joins if it ranks the k labels at all (Spearman ≥ 0), so that a blend row is never compared
+   with an unblended baseline.
 
 The k target samples are nested (the first k of one seeded permutation), and every method
 and k is scored on the same evaluation set: all target architectures outside the largest
@@ -32,15 +35,15 @@ import json
 import os
 import random
 import time
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from cgnas.data.cache import labeled_graphs, table_spectra
-from cgnas.data.tables import benchmark
 from cgnas.data.graphset import GraphSet
+from cgnas.data.tables import benchmark
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
@@ -261,7 +264,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                 show = np.random.default_rng(0).permutation(len(pred))[:2000]
                 scatter.update(method=method, samples=k, seed=seed, spearman=rho,
                                predicted=pred[show].round(4).tolist(), true=eval_y[show].round(4).tolist())
-            log(f"seed {seed} {method:<11} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
+            log(f"seed {seed} {method:<17} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
 
         for k in config.samples:
             for name, values in scores.items():
@@ -288,9 +291,15 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
         if "target_only" in config.methods:
             for k in config.samples:
                 if k >= 2:
+                    y_k = labels[order[:k]]
                     model = Predictor(config.predictor, seed=seed).finetune(
-                        graphs.subset(order[:k]), labels[order[:k]], config.target_only, progress=progress)
-                    score("target_only", k, model.predict(eval_graphs))
+                        graphs.subset(order[:k]), y_k, config.target_only, progress=progress)
+                    pred_k = model.predict(eval_graphs)
+                    score("target_only", k, pred_k)
+                    for name, values in proxies.items():  # gated as above, against a source that knows nothing
+                        joins = proxy_joins_blend(np.zeros(k), values[order[:k]], y_k)
+                        score(f"target_only+{name}", k, rank_blend(pred_k, values[eval_idx]) if joins else pred_k,
+                              proxy_joined=joins)
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
         if out is not None:
             atomic_write_text(out, json.dumps(result(), indent=1))
