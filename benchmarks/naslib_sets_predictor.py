@@ -8,7 +8,8 @@ where those numbers were measured: for each seed, the source predictor (before a
 label) is fine-tuned on the first k architectures of a seeded permutation of the set, with
 the set's own labels, and every method is ranked against ``val_accuracy`` on the
 architectures outside the first 100, as in the transfer experiment; the proxies are NASLib's
-published values for the same architectures.
+published values for the same architectures. Rows of one architecture (same canonical key)
+count once, with their labels and proxy values averaged.
 
     python benchmarks/naslib_sets_predictor.py --space nb101 --k 20,50 --seeds 0,1,2,3,4 --cache-dir /tmp/cgcache
     python benchmarks/naslib_sets_predictor.py --space nb201 --blend nwot,synflow --cache-dir /tmp/cgcache
@@ -62,10 +63,18 @@ def main() -> None:
     specs, table = naslib_reference(args.space, args.data_dir)
     space = cgnas.space(args.space)
     archs = [space.parse(s) for s in specs]
-    graphs = GraphSet.from_cgs((space.to_cg(a) for a in archs), args.space, keys=[space.key(a) for a in archs])
-    labels = table["val_accuracy"].to_numpy(float)
-    proxies = {c: table[c].to_numpy(float) for c in table.columns if c not in NOT_PROXIES}
+    rows_of: dict[str, list[int]] = {}
+    for row, arch in enumerate(archs):
+        rows_of.setdefault(space.key(arch), []).append(row)
+    # NASLib's NB101 set lists 48 cells several times (500 rows, 292 distinct cells): one row
+    # per cell, label and proxies averaged, or a held-out copy of a fine-tuning cell would leak
+    groups = list(rows_of.values())
+    graphs = GraphSet.from_cgs((space.to_cg(archs[g[0]]) for g in groups), args.space, keys=list(rows_of))
+    labels = np.array([table["val_accuracy"].to_numpy(float)[g].mean() for g in groups])
+    proxies = {c: np.array([table[c].to_numpy(float)[g].mean() for g in groups])
+               for c in table.columns if c not in NOT_PROXIES}
     proxies = {c: v for c, v in proxies.items() if np.isfinite(v).sum() > 1}  # NB301's zen column is empty
+    print(f"{args.space}: {len(table)} rows, {len(groups)} distinct architectures", file=sys.stderr)
     rows = []
     for k in [int(x) for x in args.k.split(",")]:
         for seed in [int(s) for s in args.seeds.split(",")]:
