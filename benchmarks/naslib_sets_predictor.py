@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cgnas  # noqa: E402
 from cgnas.data.graphset import GraphSet  # noqa: E402
 from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
-from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
+from cgnas.ranking import gated_blend, rank_scores  # noqa: E402
 from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 from cgnas.zcp.naslib import naslib_reference  # noqa: E402
 
@@ -88,10 +88,10 @@ def main() -> None:
                    args.method: round(rank_scores(pred, labels[held])[0], 4),
                    f"{args.method}_k0": round(rank_scores(source.predict(graphs.subset(held)), labels[held])[0], 4)}
             for name in filter(None, args.blend.split(",")):
-                joins = proxy_joins_blend(source.predict(graphs.subset(train)), proxies[name][train], labels[train])
-                blended = rank_blend(pred, proxies[name][held]) if joins else pred
-                row[f"{args.method}+{name}"] = round(rank_scores(blended, labels[held])[0], 4)
-                row[f"{name}_joined"] = int(joins)
+                blend, joined = gated_blend(pred, proxies[name][held], source.predict(graphs.subset(train)),
+                                            proxies[name][train], labels[train])
+                row[f"{args.method}+{name}"] = round(rank_scores(blend, labels[held])[0], 4)
+                row[f"{name}_joined"] = int(joined)
             for name, values in proxies.items():
                 finite = np.isfinite(values[held])
                 row[name] = round(rank_scores(values[held][finite], labels[held][finite])[0], 4)

@@ -34,3 +34,13 @@ def proxy_joins_blend(source_scores: np.ndarray, proxy_scores: np.ndarray, label
     if len(labels) < 2:
         return True
     return rank_scores(proxy_scores, labels)[0] >= rank_scores(source_scores, labels)[0]
+
+
+def gated_blend(pred: np.ndarray, proxy: np.ndarray, source_on_labeled: np.ndarray, proxy_on_labeled: np.ndarray,
+                labels: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(scores, joined)``: the equal rank blend of a fine-tuned predictor's ``pred`` with
+    ``proxy`` (both ``[n]``) if :func:`proxy_joins_blend` lets the proxy in on the k labeled
+    architectures (``source_on_labeled``, ``proxy_on_labeled``, ``labels``: ``[k]``), else
+    ``pred`` unchanged."""
+    joined = proxy_joins_blend(source_on_labeled, proxy_on_labeled, labels)
+    return (rank_blend(pred, proxy) if joined else pred), joined

@@ -47,7 +47,7 @@ from cgnas.data.tables import benchmark
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
-from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores
+from cgnas.ranking import gated_blend, rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
@@ -285,9 +285,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                 score(method, k, pred_k)
                 source_on_labeled = pred.predict(labeled) if proxies and k >= 2 else np.empty(0)
                 for name, values in proxies.items():
-                    joins = proxy_joins_blend(source_on_labeled, values[order[:k]], y_k)
-                    score(f"{method}+{name}", k, rank_blend(pred_k, values[eval_idx]) if joins else pred_k,
-                          proxy_joined=joins)
+                    blend, joined = gated_blend(pred_k, values[eval_idx], source_on_labeled, values[order[:k]], y_k)
+                    score(f"{method}+{name}", k, blend, proxy_joined=joined)
         if "target_only" in config.methods:
             for k in config.samples:
                 if k >= 2:
@@ -297,9 +296,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                     pred_k = model.predict(eval_graphs)
                     score("target_only", k, pred_k)
                     for name, values in proxies.items():  # gated as above, against a source that knows nothing
-                        joins = proxy_joins_blend(np.zeros(k), values[order[:k]], y_k)
-                        score(f"target_only+{name}", k, rank_blend(pred_k, values[eval_idx]) if joins else pred_k,
-                              proxy_joined=joins)
+                        blend, joined = gated_blend(pred_k, values[eval_idx], np.zeros(k), values[order[:k]], y_k)
+                        score(f"target_only+{name}", k, blend, proxy_joined=joined)
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
         if out is not None:
             atomic_write_text(out, json.dumps(result(), indent=1))
