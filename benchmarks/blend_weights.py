@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cgnas.data.cache import labeled_graphs  # noqa: E402
 from cgnas.experiments.transfer import TARGET_METRIC, proxy_scores  # noqa: E402
-from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor  # noqa: E402
+from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
 from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
 from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 
@@ -68,15 +68,11 @@ def main() -> None:
         train, held = order[:args.k], order[100:]
         y_train = labels[train]
 
-        def finetuned(idx: np.ndarray) -> Predictor:
-            model = source.copy()
-            model.seed = seed
-            return model.finetune(graphs.subset(idx), labels[idx], FINETUNE_DEFAULT, progress=False)
-
-        pred = finetuned(train).predict(graphs.subset(held))
-        out_of_fold = np.zeros(args.k)
-        for fold in np.array_split(np.random.default_rng(seed).permutation(args.k), args.folds):
-            out_of_fold[fold] = finetuned(np.delete(train, fold)).predict(graphs.subset(train[fold]))
+        model = source.copy()
+        model.seed = seed
+        pred = model.copy().finetune(graphs.subset(train), y_train, FINETUNE_DEFAULT, progress=False)
+        pred = pred.predict(graphs.subset(held))
+        out_of_fold = model.cross_val_predict(graphs.subset(train), y_train, FINETUNE_DEFAULT, args.folds)
         cv = [rho(blend(w, out_of_fold, proxy[train]), y_train) for w in WEIGHTS]
         gate = proxy_joins_blend(source.predict(graphs.subset(train)), proxy[train], y_train)
         test = {float(w): round(rho(blend(w, pred, proxy[held]), labels[held]), 4) for w in WEIGHTS}

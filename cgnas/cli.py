@@ -274,7 +274,8 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     config = transfer_config(args.target, samples=tuple(_ints(args.samples, "--samples")), seeds=args.seeds,
                              metric=args.metric, methods=tuple(_list(args.methods)) if args.methods else METHODS,
                              source_per_family=args.source_per_family, table_limit=args.limit,
-                             proxies=tuple(_list(args.proxies)) if args.proxies else (), **ofa_options)
+                             proxies=tuple(_list(args.proxies)) if args.proxies else (), ensemble=args.ensemble,
+                             **ofa_options)
     if args.pretrain_epochs is not None:
         config = replace(config, pretrain=replace(config.pretrain, epochs=args.pretrain_epochs))
     if args.weighting:
@@ -292,8 +293,14 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     for r in result["rows"]:
         lines.append(f"{r['method']:<{width}} {r['samples']:>4}  {r['spearman_mean']:.3f} ± {r['spearman_std']:.3f}"
                      f"    {r['kendall_mean']:.3f} ± {r['kendall_std']:.3f}  {r['seeds']}"
-                     + (f"  (proxy joined on {r['proxy_joined']})" if "proxy_joined" in r else ""))
+                     + (f"  (proxy joined on {r['proxy_joined']})" if "proxy_joined" in r else "")
+                     + (f"  (chosen: {_chosen(r['proxies_chosen'])})" if "proxies_chosen" in r else ""))
     _emit(args, {k: result[k] for k in ("target", "metric", "rows")}, "\n".join(lines))
+
+
+def _chosen(counts: dict[str, int]) -> str:
+    """``synflow 5, params 3``: how many seeds chose each proxy, most chosen first."""
+    return ", ".join(f"{p} {n}" for p, n in sorted(counts.items(), key=lambda pn: -pn[1])) or "none"
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -494,6 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(computed on every target architecture and cached; see `cgnas zcp`); cl and gnn "
                                      "are also scored blended with each (rows cl+synflow, ...) where the k labels "
                                      "vouch for the proxy")
+    p.add_argument("--ensemble", action="store_true",
+                   help="with several --proxies: also the rows zc (the proxies that forward selection on the k "
+                        "labels picks, rank-blended) and cl+zc, gnn+zc, target_only+zc (each predictor blended "
+                        "with the proxies picked against its out-of-fold predictions; 5 more fine-tunings per k)")
     p.add_argument("--out", help="write the full result (per-seed rows, config) as JSON after every seed; "
                                  "rerunning with the same settings resumes after the last finished seed")
     p.add_argument("--plot-dir", help="save plots (SRCC against k, predicted against true) here")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 from scipy.stats import kendalltau, rankdata, spearmanr
 
@@ -44,3 +46,27 @@ def gated_blend(pred: np.ndarray, proxy: np.ndarray, source_on_labeled: np.ndarr
     ``pred`` unchanged."""
     joined = proxy_joins_blend(source_on_labeled, proxy_on_labeled, labels)
     return (rank_blend(pred, proxy) if joined else pred), joined
+
+
+def forward_select(labels: np.ndarray, candidates: Mapping[str, np.ndarray],
+                   anchor: np.ndarray | None = None) -> list[str]:
+    """Greedy forward selection of a rank ensemble on k labeled architectures.
+
+    Starting from ``anchor`` (``[k]``, e.g. a predictor's out-of-fold predictions; None:
+    from nothing), repeatedly add the candidate (``{name: [k]}``) whose :func:`rank_blend`
+    with the members so far ranks ``labels`` best, while that Spearman strictly improves;
+    returns the chosen names in the order they joined. A proxy weak on its own can join if it
+    errs where the others do not, which the one-proxy gate cannot see (DECISIONS 28)."""
+    members = [] if anchor is None else [anchor]
+    best = rank_scores(anchor, labels)[0] if anchor is not None else -np.inf
+    chosen: list[str] = []
+    while len(chosen) < len(candidates):
+        trial = {name: rank_scores(rank_blend(*members, values), labels)[0]
+                 for name, values in candidates.items() if name not in chosen}
+        name = max(trial, key=trial.__getitem__)
+        if trial[name] <= best:
+            break
+        chosen.append(name)
+        members.append(candidates[name])
+        best = trial[name]
+    return chosen

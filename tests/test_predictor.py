@@ -217,3 +217,65 @@ def test_size_features_carry_each_networks_params_and_macs(nb201_sample):
     blind = Predictor(PredictorConfig(encoder=EncoderConfig(hidden=16, num_layers=2, embed_dim=16,
                                                             size_features=False))).net.encoder.eval()
     np.testing.assert_allclose(blind(batch).detach().numpy(), blind(bigger).detach().numpy())
+
+
+def test_forward_select_adds_proxies_while_the_ensemble_ranks_the_labels_better():
+    from cgnas.ranking import forward_select, proxy_joins_blend, rank_blend, rank_scores
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(200.0)
+    anchor = labels + rng.normal(0, 30, 200)        # the predictor's out-of-fold view
+    independent = labels + rng.normal(0, 40, 200)   # weaker alone, but errs elsewhere
+    candidates = {"reversed": -labels, "independent": independent, "noise": rng.normal(size=200)}
+    assert rank_scores(independent, labels)[0] < rank_scores(anchor, labels)[0]
+    assert not proxy_joins_blend(anchor, independent, labels)  # the one-proxy gate keeps it out
+    chosen = forward_select(labels, candidates, anchor)
+    assert chosen[0] == "independent" and "reversed" not in chosen
+    ensemble = rank_blend(anchor, *[candidates[p] for p in chosen])
+    assert rank_scores(ensemble, labels)[0] > rank_scores(anchor, labels)[0]
+    # from nothing, the best single candidate comes first; nothing helps a perfect anchor
+    assert forward_select(labels, {"independent": independent, "exact": labels * 2})[0] == "exact"
+    assert forward_select(labels, candidates, labels) == []
+
+
+def test_cross_val_predict_predicts_each_label_with_a_model_that_did_not_see_it(nb201_sample):
+    graphs, labels = nb201_sample
+    recipe = TrainConfig(epochs=5, batch_size=8)
+    model = Predictor(TINY, seed=2)
+    before = model.predict(graphs.subset(np.arange(20)))
+    oof = model.cross_val_predict(graphs.subset(np.arange(20)), labels[:20], recipe, folds=4)
+    assert oof.shape == (20,)
+    np.testing.assert_allclose(model.predict(graphs.subset(np.arange(20))), before)  # left unchanged
+    part = np.array_split(np.random.default_rng(2).permutation(20), 4)[0]
+    rest = np.setdiff1d(np.arange(20), part)
+    by_hand = model.copy().finetune(graphs.subset(rest), labels[rest], recipe, progress=False)
+    np.testing.assert_allclose(oof[part], by_hand.predict(graphs.subset(part)))
+    with pytest.raises(CgnasError, match="folds"):
+        model.cross_val_predict(graphs.subset(np.arange(3)), labels[:3], recipe, folds=5)
+
+
+def test_transfer_ensemble_rows_blend_the_proxies_chosen_on_the_labels(tmp_path):
+    from cgnas.ranking import forward_select, rank_blend, rank_scores
+
+    config = TransferConfig(target="nb201", samples=(0, 10), seeds=1, table_limit=40,
+                            methods=("gnn", "target_only"), proxies=("synflow", "params"), ensemble=True,
+                            source_per_family=60, predictor=TINY, fit=TrainConfig(epochs=1, batch_size=32),
+                            finetune=TrainConfig(epochs=2, batch_size=5),
+                            target_only=TrainConfig(epochs=2, batch_size=5))
+    result = run_transfer(config, cache_root=tmp_path, progress=False)
+    rows = {(r["method"], r["samples"]): r for r in result["rows"]}
+    assert {m for m, k in rows if k == 10} >= {"zc", "gnn+zc", "target_only+zc"}
+    assert not {m for m, k in rows if k == 0} & {"zc", "gnn+zc"}  # no labels to choose by
+    bench = cgnas.benchmark("nb201", metric="cifar10_test")
+    order = np.random.default_rng([0, 12345]).permutation(40)
+    values = score_archs("nb201", [bench.spec(i) for i in order], ["synflow"], cache_root=tmp_path)
+    values["params"] = np.array([cgnas.space("nb201").to_cg(bench.arch(i)).num_params() for i in order], float)
+    chosen = forward_select(bench.labels[order[:10]], {p: values[p][:10] for p in ("synflow", "params")})
+    zc_run = next(r for r in result["runs"] if r["method"] == "zc")
+    assert zc_run["proxies_chosen"] == chosen
+    expected = rank_scores(rank_blend(*[values[p][10:] for p in chosen]), bench.labels[order[10:]])[0]
+    assert zc_run["spearman"] == pytest.approx(expected, abs=1e-6)
+    assert sum(rows[("gnn+zc", 10)]["proxies_chosen"].values()) == len(
+        next(r for r in result["runs"] if r["method"] == "gnn+zc")["proxies_chosen"])
+    with pytest.raises(CgnasError, match="--proxies"):
+        run_transfer(replace(config, proxies=()), cache_root=tmp_path, progress=False)

@@ -17,6 +17,12 @@ For a target family T, per seed ``s``:
    the same way (``target_only+synflow``, ...), against a source that knows nothing: the proxy
    joins if it ranks the k labels at all (Spearman ≥ 0), so that a blend row is never compared
    with an unblended baseline.
+6. ``ensemble`` (with several proxies): ``zc``, the rank blend of the proxies that greedy
+   forward selection on the k labels picks (:func:`~cgnas.ranking.forward_select`), and
+   ``cl+zc``, ``gnn+zc``, ``target_only+zc``: each predictor blended with the proxies that
+   forward selection picks against the predictor's out-of-fold predictions on the k labels
+   (:meth:`~cgnas.model.predictor.Predictor.cross_val_predict`, ``ENSEMBLE_FOLDS`` more
+   fine-tunings per k; DECISIONS 28).
 
 The k target samples are nested (the first k of one seeded permutation), and every method
 and k is scored on the same evaluation set: all target architectures outside the largest
@@ -47,7 +53,7 @@ from cgnas.data.tables import benchmark
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
-from cgnas.ranking import gated_blend, rank_scores
+from cgnas.ranking import forward_select, gated_blend, rank_blend, rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
@@ -59,6 +65,7 @@ TARGET_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_test", "nb301": "va
 SOURCE_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_val", "nb301": "val_acc"}
 METHODS = ("cl", "gnn", "target_only", "params", "flops")
 OFA_TARGET = "ofa_mbv3"
+ENSEMBLE_FOLDS = 5
 TARGETS = FAMILIES + (OFA_TARGET,)
 
 
@@ -74,6 +81,8 @@ class TransferConfig:
     """Use only the first N rows of each benchmark table (quick runs and tests)."""
     proxies: tuple[str, ...] = ()
     """Zero-cost proxies scored as baselines (computed on every target architecture, once)."""
+    ensemble: bool = False
+    """Also the ``zc`` and ``<method>+zc`` rows: rank ensembles of the proxies chosen on the k labels."""
     predictor: PredictorConfig = field(default_factory=PredictorConfig)
     pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(epochs=3))
     fit: TrainConfig = FIT_DEFAULT
@@ -91,6 +100,8 @@ class TransferConfig:
             raise CgnasError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
         if self.proxies:
             check_proxies(self.proxies)
+        if self.ensemble and not self.proxies:
+            raise CgnasError("--ensemble picks among zero-cost proxies: give them with --proxies")
         if any(k < 0 for k in self.samples) or self.seeds < 1:
             raise CgnasError("--samples must be >= 0 and --seeds >= 1")
 
@@ -266,9 +277,19 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                                predicted=pred[show].round(4).tolist(), true=eval_y[show].round(4).tolist())
             log(f"seed {seed} {method:<17} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
 
+        def score_ensemble(method: str, k: int, pred_k: np.ndarray | None, anchor: np.ndarray | None) -> None:
+            labeled_idx = order[:k]
+            chosen = forward_select(labels[labeled_idx], {p: v[labeled_idx] for p, v in proxies.items()}, anchor)
+            members = ([] if pred_k is None else [pred_k]) + [proxies[p][eval_idx] for p in chosen]
+            score(method, k, rank_blend(*members), proxies_chosen=chosen)
+
+        ensemble_ks = [k for k in config.samples if config.ensemble and k >= 3]  # out-of-fold needs 2 to fit on
+
         for k in config.samples:
             for name, values in scores.items():
                 score(name, k, values[eval_idx])
+            if k in ensemble_ks:
+                score_ensemble("zc", k, None, None)
         transferred = [m for m in ("cl", "gnn") if m in config.methods]
         if transferred:
             src, src_y, src_fam = source_graphs([f for f in FAMILIES if f != target], config.source_per_family,
@@ -287,6 +308,9 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                 for name, values in proxies.items():
                     blend, joined = gated_blend(pred_k, values[eval_idx], source_on_labeled, values[order[:k]], y_k)
                     score(f"{method}+{name}", k, blend, proxy_joined=joined)
+                if k in ensemble_ks:
+                    oof = pred.cross_val_predict(labeled, y_k, config.finetune, min(ENSEMBLE_FOLDS, k))
+                    score_ensemble(f"{method}+zc", k, pred_k, oof)
         if "target_only" in config.methods:
             for k in config.samples:
                 if k >= 2:
@@ -298,6 +322,10 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                     for name, values in proxies.items():  # gated as above, against a source that knows nothing
                         blend, joined = gated_blend(pred_k, values[eval_idx], np.zeros(k), values[order[:k]], y_k)
                         score(f"target_only+{name}", k, blend, proxy_joined=joined)
+                    if k in ensemble_ks:
+                        oof = Predictor(config.predictor, seed=seed).cross_val_predict(
+                            graphs.subset(order[:k]), y_k, config.target_only, min(ENSEMBLE_FOLDS, k))
+                        score_ensemble("target_only+zc", k, pred_k, oof)
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
         if out is not None:
             atomic_write_text(out, json.dumps(result(), indent=1))
@@ -305,8 +333,8 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
 
 
 def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and std over seeds of each (method, samples), and for a blend the number of seeds
-    on which the proxy joined it."""
+    """Mean and std over seeds of each (method, samples); for a blend, the number of seeds
+    on which the proxy joined it; for an ensemble, on how many seeds each proxy was chosen."""
     rows = []
     order = list(METHODS) + sorted({r["method"] for r in raw} - set(METHODS))  # then proxies and blends
     keys = sorted({(r["method"], r["samples"]) for r in raw}, key=lambda mk: (order.index(mk[0]), mk[1]))
@@ -319,4 +347,7 @@ def summarize(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "kendall_std": round(float(tau.std()), 4), "seeds": len(sel)})
         if "proxy_joined" in sel[0]:  # a predictor + proxy blend: on how many seeds the proxy joined
             rows[-1]["proxy_joined"] = sum(r["proxy_joined"] for r in sel)
+        if "proxies_chosen" in sel[0]:  # an ensemble: on how many seeds each proxy was chosen
+            chosen = [p for r in sel for p in r["proxies_chosen"]]
+            rows[-1]["proxies_chosen"] = {p: chosen.count(p) for p in sorted(set(chosen))}
     return rows

@@ -139,6 +139,24 @@ class Predictor:
         self._record("finetune", graphs=len(graphs), config=config.to_dict())
         return self
 
+    def cross_val_predict(self, graphs: GraphSet | Sequence[CompGraph], labels: Sequence[float],
+                          config: TrainConfig | None = None, folds: int = 5) -> np.ndarray:
+        """``[k]`` out-of-fold predictions for k labeled graphs: the k are split into ``folds``
+        seeded parts (at most k), and a copy of this predictor fine-tuned on the other parts
+        predicts each part. They stand for the fine-tuned predictor on its own labels, where
+        its in-sample predictions would be overfitted; this predictor is left unchanged."""
+        graphs = as_graphset(graphs)
+        y = check_labels(labels, len(graphs))
+        if not 2 <= folds <= len(y) or len(y) - -(-len(y) // folds) < 2:
+            raise CgnasError(f"cross-validation needs 2 <= folds <= k and 2 labels to fine-tune on in every "
+                             f"fold; got k={len(y)}, folds={folds}")
+        out = np.zeros(len(y))
+        for part in np.array_split(np.random.default_rng(self.seed).permutation(len(y)), folds):
+            rest = np.setdiff1d(np.arange(len(y)), part)
+            model = self.copy().finetune(graphs.subset(rest), y[rest], config, progress=False)
+            out[part] = model.predict(graphs.subset(part))
+        return out
+
     def predict(self, graphs: GraphSet | Sequence[CompGraph]) -> np.ndarray:
         """``[N]`` predictions: target-label units after ``finetune``, normalized scores before."""
         scores = predict_scores(self.net, as_graphset(graphs)).astype(np.float64)
