@@ -13,6 +13,7 @@ count once, with their labels and proxy values averaged.
 
     python benchmarks/naslib_sets_predictor.py --space nb101 --k 20,50 --seeds 0,1,2,3,4 --cache-dir /tmp/cgcache
     python benchmarks/naslib_sets_predictor.py --space nb201 --blend nwot,synflow --cache-dir /tmp/cgcache
+    python benchmarks/naslib_sets_predictor.py --space nb201 --ensemble all --cache-dir /tmp/cgcache
 
 The source predictor is ``--predictor`` or the one ``cgnas search --method cl`` (``--method``)
 uses, loaded from ``<cache>/predictors/`` or built there (one model for every seed: the
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cgnas  # noqa: E402
 from cgnas.data.graphset import GraphSet  # noqa: E402
 from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
-from cgnas.ranking import gated_blend, rank_scores  # noqa: E402
+from cgnas.ranking import gated_blend, rank_scores, selected_blend  # noqa: E402
 from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 from cgnas.zcp.naslib import naslib_reference  # noqa: E402
 
@@ -54,6 +55,9 @@ def main() -> None:
     ap.add_argument("--predictor", help="a source predictor checkpoint instead of the cached one")
     ap.add_argument("--blend", default="", help="NASLib proxy columns to blend with the fine-tuned predictor, "
                                                 "each under the gate of `cgnas transfer --proxies` (DECISIONS 27)")
+    ap.add_argument("--ensemble", default="", help="NASLib proxy columns ('all': every one) offered to the rows zc "
+                                                   "and <method>+zc: the rank ensembles that forward selection on "
+                                                   "the k labels picks (`cgnas transfer --ensemble`, DECISIONS 28)")
     ap.add_argument("--cache-dir")
     ap.add_argument("--data-dir")
     args = ap.parse_args()
@@ -74,15 +78,18 @@ def main() -> None:
     proxies = {c: np.array([table[c].to_numpy(float)[g].mean() for g in groups])
                for c in table.columns if c not in NOT_PROXIES}
     proxies = {c: v for c, v in proxies.items() if np.isfinite(v).sum() > 1}  # NB301's zen column is empty
+    offered = list(proxies) if args.ensemble == "all" else list(filter(None, args.ensemble.split(",")))
+    # a proxy undefined for an architecture ranks it last, as in `cgnas transfer`
+    filled = {c: np.where(np.isfinite(proxies[c]), proxies[c], np.nanmin(proxies[c]) - 1) for c in offered}
     print(f"{args.space}: {len(table)} rows, {len(groups)} distinct architectures", file=sys.stderr)
     rows = []
     for k in [int(x) for x in args.k.split(",")]:
         for seed in [int(s) for s in args.seeds.split(",")]:
             order = np.random.default_rng([seed, 12345]).permutation(len(labels))
             train, held = order[:k], order[HELD_OUT_FROM:]
-            model = source.copy()
-            model.seed = seed
-            model = model.finetune(graphs.subset(train), labels[train], FINETUNE_DEFAULT, progress=False)
+            base = source.copy()
+            base.seed = seed
+            model = base.copy().finetune(graphs.subset(train), labels[train], FINETUNE_DEFAULT, progress=False)
             pred = model.predict(graphs.subset(held))
             row = {"space": args.space, "k": k, "seed": seed, "held_out": len(held),
                    args.method: round(rank_scores(pred, labels[held])[0], 4),
@@ -92,6 +99,13 @@ def main() -> None:
                                             proxies[name][train], labels[train])
                 row[f"{args.method}+{name}"] = round(rank_scores(blend, labels[held])[0], 4)
                 row[f"{name}_joined"] = int(joined)
+            if filled:
+                oof = base.cross_val_predict(graphs.subset(train), labels[train], FINETUNE_DEFAULT)
+                for name, scores, anchor in (("zc", None, None), (f"{args.method}+zc", pred, oof)):
+                    blend, chosen = selected_blend(scores, {c: v[held] for c, v in filled.items()}, anchor,
+                                                   {c: v[train] for c, v in filled.items()}, labels[train])
+                    row[name] = round(rank_scores(blend, labels[held])[0], 4)
+                    row[f"{name}_chosen"] = chosen
             for name, values in proxies.items():
                 finite = np.isfinite(values[held])
                 row[name] = round(rank_scores(values[held][finite], labels[held][finite])[0], 4)
@@ -100,7 +114,8 @@ def main() -> None:
     for k in sorted({r["k"] for r in rows}):
         at_k = [r for r in rows if r["k"] == k]
         print(json.dumps({"space": args.space, "k": k, "seeds": len(at_k), "mean": {
-            c: round(float(np.mean([r[c] for r in at_k])), 4) for c in at_k[0] if c not in ("space", "k", "seed")}}))
+            c: round(float(np.mean([r[c] for r in at_k])), 4) for c in at_k[0]
+            if c not in ("space", "k", "seed") and not c.endswith("_chosen")}}))
 
 
 if __name__ == "__main__":

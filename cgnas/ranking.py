@@ -70,3 +70,14 @@ def forward_select(labels: np.ndarray, candidates: Mapping[str, np.ndarray],
         members.append(candidates[name])
         best = trial[name]
     return chosen
+
+
+def selected_blend(pred: np.ndarray | None, proxies: Mapping[str, np.ndarray], anchor: np.ndarray | None,
+                   proxies_on_labeled: Mapping[str, np.ndarray], labels: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``(scores, chosen)``: the equal rank blend of ``pred`` (``[n]``; None: proxies only) with
+    the proxies (``{name: [n]}``) that :func:`forward_select` picks on the k labeled
+    architectures (``proxies_on_labeled``: ``{name: [k]}``, ``labels``: ``[k]``), starting from
+    ``anchor`` (``[k]``: ``pred``'s out-of-fold predictions on them; None with ``pred`` None)."""
+    chosen = forward_select(labels, proxies_on_labeled, anchor)
+    members = ([] if pred is None else [pred]) + [proxies[name] for name in chosen]
+    return rank_blend(*members), chosen

@@ -53,7 +53,7 @@ from cgnas.data.tables import benchmark
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
-from cgnas.ranking import forward_select, gated_blend, rank_blend, rank_scores
+from cgnas.ranking import gated_blend, rank_scores, selected_blend
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
@@ -278,10 +278,9 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
             log(f"seed {seed} {method:<17} k={k:<4} SRCC {rho:.3f}  KT {tau:.3f}")
 
         def score_ensemble(method: str, k: int, pred_k: np.ndarray | None, anchor: np.ndarray | None) -> None:
-            labeled_idx = order[:k]
-            chosen = forward_select(labels[labeled_idx], {p: v[labeled_idx] for p, v in proxies.items()}, anchor)
-            members = ([] if pred_k is None else [pred_k]) + [proxies[p][eval_idx] for p in chosen]
-            score(method, k, rank_blend(*members), proxies_chosen=chosen)
+            blend, chosen = selected_blend(pred_k, {p: v[eval_idx] for p, v in proxies.items()}, anchor,
+                                           {p: v[order[:k]] for p, v in proxies.items()}, labels[order[:k]])
+            score(method, k, blend, proxies_chosen=chosen)
 
         ensemble_ks = [k for k in config.samples if config.ensemble and k >= 3]  # out-of-fold needs 2 to fit on
 
