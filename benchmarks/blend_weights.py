@@ -70,8 +70,8 @@ def main() -> None:
 
         model = source.copy()
         model.seed = seed
-        pred = model.copy().finetune(graphs.subset(train), y_train, FINETUNE_DEFAULT, progress=False)
-        pred = pred.predict(graphs.subset(held))
+        finetuned = model.copy().finetune(graphs.subset(train), y_train, FINETUNE_DEFAULT, progress=False)
+        pred = finetuned.predict(graphs.subset(held))
         out_of_fold = model.cross_val_predict(graphs.subset(train), y_train, FINETUNE_DEFAULT, args.folds)
         cv = [rho(blend(w, out_of_fold, proxy[train]), y_train) for w in WEIGHTS]
         gate = proxy_joins_blend(source.predict(graphs.subset(train)), proxy[train], y_train)

@@ -94,9 +94,10 @@ def main() -> None:
             row = {"space": args.space, "k": k, "seed": seed, "held_out": len(held),
                    args.method: round(rank_scores(pred, labels[held])[0], 4),
                    f"{args.method}_k0": round(rank_scores(source.predict(graphs.subset(held)), labels[held])[0], 4)}
+            source_on_train = source.predict(graphs.subset(train))
             for name in filter(None, args.blend.split(",")):
-                blend, joined = gated_blend(pred, proxies[name][held], source.predict(graphs.subset(train)),
-                                            proxies[name][train], labels[train])
+                blend, joined = gated_blend(pred, proxies[name][held], source_on_train, proxies[name][train],
+                                            labels[train])
                 row[f"{args.method}+{name}"] = round(rank_scores(blend, labels[held])[0], 4)
                 row[f"{name}_joined"] = int(joined)
             if filled:

@@ -284,6 +284,18 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
 
         ensemble_ks = [k for k in config.samples if config.ensemble and k >= 3]  # out-of-fold needs 2 to fit on
 
+        def score_blends(method: str, k: int, pred_k: np.ndarray, source_on_labeled: np.ndarray,
+                         untuned: Predictor, recipe: TrainConfig) -> None:
+            """The rows ``<method>+<proxy>`` (gated) and ``<method>+zc`` (out-of-fold
+            predictions of ``untuned`` fine-tuned with ``recipe``) of one fine-tuned predictor."""
+            labeled_idx, y_k = order[:k], labels[order[:k]]
+            for name, values in proxies.items():
+                blend, joined = gated_blend(pred_k, values[eval_idx], source_on_labeled, values[labeled_idx], y_k)
+                score(f"{method}+{name}", k, blend, proxy_joined=joined)
+            if k in ensemble_ks:
+                oof = untuned.cross_val_predict(graphs.subset(labeled_idx), y_k, recipe, min(ENSEMBLE_FOLDS, k))
+                score_ensemble(f"{method}+zc", k, pred_k, oof)
+
         for k in config.samples:
             for name, values in scores.items():
                 score(name, k, values[eval_idx])
@@ -304,27 +316,17 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                 pred_k = model.predict(eval_graphs)
                 score(method, k, pred_k)
                 source_on_labeled = pred.predict(labeled) if proxies and k >= 2 else np.empty(0)
-                for name, values in proxies.items():
-                    blend, joined = gated_blend(pred_k, values[eval_idx], source_on_labeled, values[order[:k]], y_k)
-                    score(f"{method}+{name}", k, blend, proxy_joined=joined)
-                if k in ensemble_ks:
-                    oof = pred.cross_val_predict(labeled, y_k, config.finetune, min(ENSEMBLE_FOLDS, k))
-                    score_ensemble(f"{method}+zc", k, pred_k, oof)
+                score_blends(method, k, pred_k, source_on_labeled, pred, config.finetune)
         if "target_only" in config.methods:
             for k in config.samples:
                 if k >= 2:
-                    y_k = labels[order[:k]]
-                    model = Predictor(config.predictor, seed=seed).finetune(
-                        graphs.subset(order[:k]), y_k, config.target_only, progress=progress)
+                    untrained = Predictor(config.predictor, seed=seed)
+                    model = untrained.copy().finetune(graphs.subset(order[:k]), labels[order[:k]],
+                                                      config.target_only, progress=progress)
                     pred_k = model.predict(eval_graphs)
                     score("target_only", k, pred_k)
-                    for name, values in proxies.items():  # gated as above, against a source that knows nothing
-                        blend, joined = gated_blend(pred_k, values[eval_idx], np.zeros(k), values[order[:k]], y_k)
-                        score(f"target_only+{name}", k, blend, proxy_joined=joined)
-                    if k in ensemble_ks:
-                        oof = Predictor(config.predictor, seed=seed).cross_val_predict(
-                            graphs.subset(order[:k]), y_k, config.target_only, min(ENSEMBLE_FOLDS, k))
-                        score_ensemble("target_only+zc", k, pred_k, oof)
+                    # gated against a source that knows nothing: the proxy joins if it ranks the k at all
+                    score_blends("target_only", k, pred_k, np.zeros(k), untrained, config.target_only)
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
         if out is not None:
             atomic_write_text(out, json.dumps(result(), indent=1))

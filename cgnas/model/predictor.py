@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import math
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -147,7 +148,7 @@ class Predictor:
         its in-sample predictions would be overfitted; this predictor is left unchanged."""
         graphs = as_graphset(graphs)
         y = check_labels(labels, len(graphs))
-        if not 2 <= folds <= len(y) or len(y) - -(-len(y) // folds) < 2:
+        if not 2 <= folds <= len(y) or len(y) - math.ceil(len(y) / folds) < 2:  # the largest part held out
             raise CgnasError(f"cross-validation needs 2 <= folds <= k and 2 labels to fine-tune on in every "
                              f"fold; got k={len(y)}, folds={folds}")
         out = np.zeros(len(y))
