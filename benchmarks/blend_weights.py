@@ -68,8 +68,7 @@ def main() -> None:
         train, held = order[:args.k], order[100:]
         y_train = labels[train]
 
-        model = source.copy()
-        model.seed = seed
+        model = source.copy(seed)
         finetuned = model.copy().finetune(graphs.subset(train), y_train, FINETUNE_DEFAULT, progress=False)
         pred = finetuned.predict(graphs.subset(held))
         out_of_fold = model.cross_val_predict(graphs.subset(train), y_train, FINETUNE_DEFAULT, args.folds)

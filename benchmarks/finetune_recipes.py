@@ -77,9 +77,8 @@ def main() -> None:
         if not args.json:
             print(f"seed {seed}  {'zero-shot':<45} SRCC {rows[-1]['spearman']:.3f}", flush=True)
         for name, config in recipes:
-            model = base.copy()
-            model.seed = seed
-            model.finetune(graphs.subset(order[:args.k]), labels[order[:args.k]], config, progress=False)
+            model = base.copy(seed).finetune(graphs.subset(order[:args.k]), labels[order[:args.k]], config,
+                                             progress=False)
             rows.append({"seed": seed, "recipe": name,
                          "spearman": round(rank_scores(model.predict(held_out), held_y)[0], 3)})
             if not args.json:

@@ -87,8 +87,7 @@ def main() -> None:
         for seed in [int(s) for s in args.seeds.split(",")]:
             order = np.random.default_rng([seed, 12345]).permutation(len(labels))
             train, held = order[:k], order[HELD_OUT_FROM:]
-            base = source.copy()
-            base.seed = seed
+            base = source.copy(seed)
             model = base.copy().finetune(graphs.subset(train), labels[train], FINETUNE_DEFAULT, progress=False)
             pred = model.predict(graphs.subset(held))
             row = {"space": args.space, "k": k, "seed": seed, "held_out": len(held),

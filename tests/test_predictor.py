@@ -254,6 +254,22 @@ def test_cross_val_predict_predicts_each_label_with_a_model_that_did_not_see_it(
         model.cross_val_predict(graphs.subset(np.arange(3)), labels[:3], recipe, folds=5)
 
 
+def test_copy_with_a_seed_seeds_only_the_copys_training(nb201_sample):
+    graphs, labels = nb201_sample
+    recipe = TrainConfig(epochs=3, batch_size=8)
+    train, held = graphs.subset(np.arange(12)), graphs.subset(np.arange(12, 30))
+    source = Predictor(TINY, seed=0)
+    before = source.predict(held)
+    reseeded = source.copy(seed=7)
+    assert (reseeded.seed, source.seed) == (7, 0)
+    np.testing.assert_allclose(reseeded.predict(held), before)  # same weights, only the seed differs
+    tuned = [source.copy(seed).finetune(train, labels[:12], recipe, progress=False).predict(held)
+             for seed in (7, 7, 0)]
+    np.testing.assert_allclose(tuned[0], tuned[1])
+    assert not np.allclose(tuned[0], tuned[2])
+    np.testing.assert_allclose(source.predict(held), before)
+
+
 def test_transfer_ensemble_rows_blend_the_proxies_chosen_on_the_labels(tmp_path):
     from cgnas.ranking import forward_select, rank_blend, rank_scores
 

@@ -165,8 +165,13 @@ class Predictor:
             return denormalize(scores, self.target_stats)
         return scores
 
-    def copy(self) -> "Predictor":
-        return copy.deepcopy(self)
+    def copy(self, seed: int | None = None) -> "Predictor":
+        """An independent deep copy; with ``seed``, the copy's training steps (e.g. a later
+        :meth:`finetune`) are seeded by it instead of this predictor's seed."""
+        twin = copy.deepcopy(self)
+        if seed is not None:
+            twin.seed = seed
+        return twin
 
     def _record(self, stage: str, **info: Any) -> None:
         self.history["stages"].append({"stage": stage, **info})

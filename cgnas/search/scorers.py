@@ -90,10 +90,9 @@ class PredictorScorer:
         if len(queries) < 2:
             return
         space = self.graphs.oracle.space
-        model = self.source.copy()
-        model.seed = self.seed
         archs = [space.parse(q.arch) for q in queries]
-        self.model = model.finetune(self.graphs(archs), [q.label for q in queries], self.finetune, progress=False)
+        self.model = self.source.copy(self.seed).finetune(self.graphs(archs), [q.label for q in queries],
+                                                          self.finetune, progress=False)
 
     def score(self, archs: Sequence[Any]) -> np.ndarray:
         return self.model.predict(self.graphs(archs))
