@@ -129,3 +129,29 @@ def test_draw_png_svg_and_dot(tmp_path):
     with pytest.raises(CgnasError, match="png"):
         cg.draw(tmp_path / "g.gif")
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_descriptor_counts_nodes_by_cell_and_keeps_a_stage_at_its_level_across_resolutions():
+    import random
+    from dataclasses import replace
+
+    import numpy as np
+
+    import cgnas
+    from cgnas.data.graphset import GraphSet
+    from cgnas.graph.descriptor import DESCRIPTOR_LENGTH, NUM_CELLS
+
+    space = cgnas.space("ofa_mbv3")
+    arch = space.sample(random.Random(0))
+    cgs = [space.to_cg(replace(arch, r=r)) for r in (160, 224)]
+    desc = GraphSet.from_cgs(cgs).descriptors()
+    assert desc.shape == (2, DESCRIPTOR_LENGTH)
+    assert desc[0, :NUM_CELLS].sum() == len(cgs[0])  # every node in exactly one cell
+    np.testing.assert_array_equal(desc[0, :2 * NUM_CELLS], desc[1, :2 * NUM_CELLS])  # same stages, same levels
+    np.testing.assert_allclose(desc[:, -3:], [[np.log2(cg.macs()), np.log2(cg.num_params()), np.log2(r)]
+                                              for cg, r in zip(cgs, (160, 224))])
+    nb201 = cgnas.space("nb201")
+    cells = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+             "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"]
+    a, b = GraphSet.from_cgs([nb201.to_cg(nb201.parse(c)) for c in cells]).descriptors()
+    assert not np.array_equal(a, b)

@@ -122,7 +122,7 @@ def test_search_resolutions_restrict_every_proposal(tmp_path):
 
 
 # ------------------------------------------------------------------ search
-@pytest.mark.parametrize("method", ["random", "evolution"])
+@pytest.mark.parametrize("method", ["random", "evolution", "ridge"])
 def test_search_stays_within_budget_and_is_seeded(method, tmp_path):
     a = run_search(search(method, budget=250, queries=30, seeds=(0, 1)), out_dir=tmp_path, progress=False)
     b = run_search(search(method, budget=250, queries=30, seeds=(0, 1)), progress=False)

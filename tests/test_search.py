@@ -18,7 +18,8 @@ from cgnas.experiments.transfer import TransferConfig
 from cgnas.model.predictor import FIT_DEFAULT
 from cgnas.search import (BenchmarkOracle, EvolutionConfig, OutsidePoolError, PoolMutation, SearchConfig, evolve,
                           random_search, run_search)
-from cgnas.search.scorers import SEARCH_FINETUNE, BlendScorer
+from cgnas.search.oracle import Query
+from cgnas.search.scorers import SEARCH_FINETUNE, BlendScorer, GraphLookup, RidgeScorer
 from cgnas.train.pretrain import PretrainConfig
 
 POOL = 200
@@ -194,6 +195,38 @@ def test_blend_scorer_averages_the_ranks_of_its_scorers():
     np.testing.assert_allclose(blend.score(["a", "b", "c"]), [(3 + 1) / 6, (1 + 2) / 6, (2 + 3) / 6])
     with pytest.raises(CgnasError, match="at least two"):
         BlendScorer(predictor)
+
+
+def test_ridge_fits_a_linear_signal_and_falls_back_to_the_mean_on_noise():
+    from cgnas.model.ridge import RidgeLOO
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 5))
+    y = x @ np.array([2.0, -1.0, 0.0, 0.5, 0.0]) + rng.normal(0, 0.1, 80)
+    x_new = rng.normal(size=(20, 5))
+    fitted = RidgeLOO().fit(np.c_[x, np.ones(80)], y)  # a constant column is dropped, not divided by 0
+    np.testing.assert_allclose(fitted.predict(np.c_[x_new, np.ones(20)]), x_new @ [2.0, -1.0, 0.0, 0.5, 0.0],
+                               atol=0.1)
+    noise = RidgeLOO().fit(rng.normal(size=(10, 200)), rng.normal(size=10))
+    assert noise.penalty == max(noise.penalties)
+    with pytest.raises(CgnasError, match="not fitted"):
+        RidgeLOO().predict(x)
+    with pytest.raises(CgnasError, match="n >= 3"):
+        RidgeLOO().fit(x[:2], y[:2])
+
+
+def test_ridge_scorer_learns_to_rank_nb201_from_50_queries():
+    from scipy.stats import spearmanr
+
+    oracle = BenchmarkOracle("nb201", limit=2000)
+    order = np.random.default_rng(0).permutation(2000)
+    scorer = RidgeScorer(GraphLookup(oracle))
+    scorer.update([Query(1, oracle.space.format(oracle.archs[0]), 90.0, None, None)])
+    assert not scorer.score(oracle.archs[:3]).any()  # too few labels: proposal order
+    scorer.update([Query(i + 1, oracle.space.format(oracle.archs[j]), float(oracle.labels[j]), None, None)
+                   for i, j in enumerate(order[:50])])
+    held = order[1000:1500]
+    assert spearmanr(scorer.score([oracle.archs[j] for j in held]), oracle.labels[held])[0] > 0.4
 
 
 def test_blend_search_shares_the_source_predictor_and_runs(cache, tmp_path):

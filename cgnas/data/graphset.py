@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from cgnas.graph.compgraph import CompGraph
+from cgnas.graph.descriptor import descriptors_from_raw
 from cgnas.graph.features import edge_index, features_from_raw, raw_node_columns
 
 
@@ -138,6 +139,10 @@ class GraphSet:
         return GraphBatch(torch.from_numpy(ops[nodes]), torch.from_numpy(x[nodes]),
                           torch.from_numpy(local), torch.from_numpy(np.repeat(np.arange(len(idx)), n_nodes)),
                           len(idx), torch.from_numpy(size.astype(np.float32)))
+
+    def descriptors(self) -> np.ndarray:
+        """``[G, DESCRIPTOR_LENGTH]`` fixed-length summaries (see :mod:`cgnas.graph.descriptor`)."""
+        return descriptors_from_raw(self.raw, self.node_ptr, self.params, self.macs)
 
     def spectra(self, kind: str = "normalized", length: int = 64) -> np.ndarray:
         """``[G, length]`` resampled Laplacian spectra (see :mod:`cgnas.graph.spectrum`)."""

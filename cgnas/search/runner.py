@@ -11,6 +11,9 @@ Methods (DESIGN.md section 4, experiment 2):
   ``per_generation`` children (the same mutation, tournament and exploration) and queries
   them all;
 * ``random``: uniform random search in the pool;
+* ``ridge``: evolution with ridge regression on fixed-length CG descriptors
+  (:class:`~cgnas.search.scorers.RidgeScorer`) as the fitness, refitted on every query: no
+  source family and no pre-training, the cheapest learned surrogate;
 * ``cl+synflow``, ``gnn+synflow``: evolution with the equal-weight rank blend of the
   fine-tuned predictor and synflow as the fitness (:class:`~cgnas.search.scorers.BlendScorer`).
 
@@ -51,12 +54,12 @@ from cgnas.experiments.transfer import (FAMILIES, TARGETS, TransferConfig, pretr
 from cgnas.model.predictor import Predictor
 from cgnas.search.evolution import EvolutionConfig, evolve, random_search
 from cgnas.search.oracle import BenchmarkOracle, OFAPredictorOracle, Oracle, Query
-from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, PredictorScorer, Scorer,
-                                   SynflowScorer)
+from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, PredictorScorer, RidgeScorer,
+                                   Scorer, SynflowScorer)
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
 
-METHODS = ("cl", "gnn", "random", "synflow", "evolution", "cl+synflow", "gnn+synflow")
+METHODS = ("cl", "gnn", "random", "synflow", "evolution", "ridge", "cl+synflow", "gnn+synflow")
 PREDICTORS = ("cl", "gnn")
 OFA_SPACE = "ofa_mbv3"
 SPACE_UNSUPPORTED = {OFA_SPACE: {"synflow": "synflow of a 1000-class ImageNet network costs about a second per "
@@ -252,20 +255,23 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
             return None
         scorers: list[Scorer] = []
         if config.predictor_method:
-            scorers.append(predictor_scorer(seed))
+            if "source" not in shared:
+                shared["source"] = source_predictor(config, cache_root, data_dir, progress, log)
+            scorers.append(PredictorScorer(shared["source"], graph_lookup(), seed=seed, finetune=config.finetune))
+        if "ridge" in config.fitness:
+            scorers.append(RidgeScorer(graph_lookup()))
         if "synflow" in config.fitness:
             scorers.append(SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir))
         return scorers[0] if len(scorers) == 1 else BlendScorer(*scorers)
 
-    def predictor_scorer(seed: int) -> PredictorScorer:
-        if not shared:
-            shared["source"] = source_predictor(config, cache_root, data_dir, progress, log)
+    def graph_lookup() -> GraphLookup:
+        if "graphs" not in shared:
             if base.pool_size is None:  # CGs built as candidates come
                 shared["graphs"] = GraphLookup(base)
             else:
                 graphs, _ = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
                 shared["graphs"] = GraphLookup(base, graphs)
-        return PredictorScorer(shared["source"], shared["graphs"], seed=seed, finetune=config.finetune)
+        return shared["graphs"]
 
     runs = []
     for seed in config.seeds:

@@ -10,6 +10,9 @@ candidates are queried, so a good scorer saves queries.
   alone, so a resumed search continues exactly.
 * :class:`SynflowScorer`: the synflow zero-cost proxy of each candidate's real network
   (``cgnas.zcp``), computed once per architecture; it does not learn from queries.
+* :class:`RidgeScorer`: ridge regression on fixed-length CG descriptors
+  (:mod:`cgnas.graph.descriptor`), refitted on every query each generation: a surrogate
+  that costs milliseconds and starts from nothing, with no source family.
 * :class:`BlendScorer`: the mean normalized rank of several scorers
   (:func:`~cgnas.ranking.rank_blend`), e.g. the fine-tuned predictor and synflow.
 """
@@ -25,6 +28,7 @@ import numpy as np
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor
+from cgnas.model.ridge import RidgeLOO
 from cgnas.ranking import rank_blend
 from cgnas.search.oracle import Oracle, Query
 from cgnas.train.supervised import TrainConfig
@@ -96,6 +100,45 @@ class PredictorScorer:
 
     def score(self, archs: Sequence[Any]) -> np.ndarray:
         return self.model.predict(self.graphs(archs))
+
+
+class RidgeScorer:
+    """Ridge regression (:class:`~cgnas.model.ridge.RidgeLOO`) from each architecture's CG
+    descriptor to its label, refitted on all queries each generation; until
+    ``MIN_LABELS`` are queried every candidate scores 0 (they keep their proposal order).
+
+    Args:
+        graphs: maps architectures to their CGs (:class:`GraphLookup`).
+    """
+
+    MIN_LABELS = 3
+
+    def __init__(self, graphs: GraphLookup) -> None:
+        self.graphs = graphs
+        self.known: dict[str, np.ndarray] = {}
+        self.model: RidgeLOO | None = None
+
+    def descriptors(self, archs: Sequence[Any]) -> np.ndarray:
+        """``[len(archs), DESCRIPTOR_LENGTH]``, each computed once."""
+        space = self.graphs.oracle.space
+        keys = [space.key(a) for a in archs]
+        todo = {k: a for k, a in zip(keys, archs) if k not in self.known}
+        if todo:
+            self.known.update(zip(todo, self.graphs(list(todo.values())).descriptors()))
+        return np.stack([self.known[k] for k in keys])
+
+    def update(self, queries: Sequence[Query]) -> None:
+        if len(queries) < self.MIN_LABELS:
+            self.model = None
+            return
+        space = self.graphs.oracle.space
+        features = self.descriptors([space.parse(q.arch) for q in queries])
+        self.model = RidgeLOO().fit(features, np.array([q.label for q in queries]))
+
+    def score(self, archs: Sequence[Any]) -> np.ndarray:
+        if self.model is None:
+            return np.zeros(len(archs))
+        return self.model.predict(self.descriptors(archs))
 
 
 class SynflowScorer:
