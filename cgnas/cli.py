@@ -489,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default="0,10,20,50,100")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--metric")
-    p.add_argument("--methods", help="comma-separated subset of cl,gnn,target_only,params,flops")
+    p.add_argument("--methods", help="comma-separated subset of cl,gnn,target_only,ridge,params,flops")
     p.add_argument("--source-per-family", type=int, default=4000)
     p.add_argument("--pretrain-epochs", type=int)
     p.add_argument("--weighting", choices=("spectral", "uniform"), help="positive weighting of CL")

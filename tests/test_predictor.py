@@ -8,10 +8,12 @@ import pytest
 from scipy.stats import spearmanr
 
 import cgnas
+from cgnas.data.cache import labeled_graphs
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.experiments.transfer import TransferConfig, run_transfer
 from cgnas.model import EncoderConfig, Predictor, PredictorConfig
+from cgnas.model.ridge import RidgeLOO
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.zcp.runner import score_archs
@@ -105,7 +107,7 @@ def test_bad_labels_are_clear_errors(nb201_sample):
 def test_small_transfer_run_ranks_positively(tmp_path):
     config = TransferConfig(
         target="nb201", samples=(0, 20), seeds=1, table_limit=500, source_per_family=200,
-        methods=("cl", "gnn", "target_only", "params"), predictor=TINY,
+        methods=("cl", "gnn", "target_only", "ridge", "params"), predictor=TINY,
         pretrain=PretrainConfig(epochs=1, batch_size=64),
         fit=TrainConfig(epochs=3, batch_size=32),
         finetune=TrainConfig(epochs=20, batch_size=10, lr=5e-4, encoder_lr_scale=0.2),
@@ -113,10 +115,18 @@ def test_small_transfer_run_ranks_positively(tmp_path):
     result = run_transfer(config, cache_root=tmp_path, progress=False)
     rows = {(r["method"], r["samples"]): r for r in result["rows"]}
     assert result["eval_size"] == 480
-    assert set(rows) == {("cl", 0), ("cl", 20), ("gnn", 0), ("gnn", 20), ("target_only", 20),
+    assert set(rows) == {("cl", 0), ("cl", 20), ("gnn", 0), ("gnn", 20), ("target_only", 20), ("ridge", 20),
                          ("params", 0), ("params", 20)}
     assert rows[("cl", 20)]["spearman_mean"] > 0
     assert rows[("params", 0)]["spearman_mean"] > 0.3  # params rank NB201 well
+    # ridge: fitted on the descriptors of the 20 labeled cells, scored on the other 480
+    graphs, labels = labeled_graphs("nb201", "cifar10_test", tmp_path, limit=500, progress=False)
+    order = np.random.default_rng([0, 12345]).permutation(500)
+    descriptors = graphs.descriptors()
+    ridge = RidgeLOO().fit(descriptors[order[:20]], labels[order[:20]])
+    expected = spearmanr(ridge.predict(descriptors[order[20:]]), labels[order[20:]]).statistic
+    assert rows[("ridge", 20)]["spearman_mean"] == pytest.approx(expected, abs=1e-4)
+    assert expected > 0.3
 
 
 def test_transfer_resumes_after_the_last_finished_seed(tmp_path):

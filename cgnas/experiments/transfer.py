@@ -8,6 +8,9 @@ For a target family T, per seed ``s``:
 2. ``gnn``: the same network and schedule without contrastive pre-training.
 3. ``target_only``: the same network trained from scratch on the k target labels (k >= 2).
 4. ``params`` / ``flops``: the real network's parameter count / MACs as the score.
+   ``ridge``: ridge regression from fixed-length CG descriptors to the k labels
+   (:class:`~cgnas.model.ridge.RidgeLOO` on :meth:`GraphSet.descriptors`, k >= 3): a
+   target-only model that costs milliseconds and knows no graph wiring.
 5. ``proxies``: zero-cost proxies of the real networks (``cgnas.zcp``, synthetic batch of seed
    0, cached per architecture under ``<cache>/zcp/``) as the score; a network whose proxy
    fails ranks last. Each transferred method is also scored blended with each proxy
@@ -53,6 +56,7 @@ from cgnas.data.tables import benchmark
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
+from cgnas.model.ridge import MIN_SAMPLES, RidgeLOO
 from cgnas.ranking import gated_blend, rank_scores, selected_blend
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
@@ -63,7 +67,7 @@ from cgnas.zcp.runner import score_archs
 FAMILIES = ("nb101", "nb201", "nb301")
 TARGET_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_test", "nb301": "val_acc", "ofa_mbv3": "top1"}
 SOURCE_METRIC = {"nb101": "val_acc_108ep", "nb201": "cifar10_val", "nb301": "val_acc"}
-METHODS = ("cl", "gnn", "target_only", "params", "flops")
+METHODS = ("cl", "gnn", "target_only", "ridge", "params", "flops")
 OFA_TARGET = "ofa_mbv3"
 ENSEMBLE_FOLDS = 5
 TARGETS = FAMILIES + (OFA_TARGET,)
@@ -249,6 +253,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
     baselines += [p for p in config.proxies if p not in baselines]
     scores = proxy_scores(target, graphs, baselines, cache_root, data_dir, progress)
     proxies = {p: scores[p] for p in config.proxies}  # blended with each transferred predictor
+    descriptors = graphs.descriptors() if "ridge" in config.methods else None
     previous = finished_seeds(out, config)
     raw: list[dict[str, Any]] = previous["runs"] if previous else []
     scatter: dict[str, Any] = previous["scatter"] if previous else {}
@@ -327,6 +332,11 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
                     score("target_only", k, pred_k)
                     # gated against a source that knows nothing: the proxy joins if it ranks the k at all
                     score_blends("target_only", k, pred_k, np.zeros(k), untrained, config.target_only)
+        if descriptors is not None:
+            for k in config.samples:
+                if k >= MIN_SAMPLES:
+                    ridge = RidgeLOO().fit(descriptors[order[:k]], labels[order[:k]])
+                    score("ridge", k, ridge.predict(descriptors[eval_idx]))
         log(f"seed {seed} done in {time.perf_counter() - start:.0f} s")
         if out is not None:
             atomic_write_text(out, json.dumps(result(), indent=1))

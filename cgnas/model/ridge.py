@@ -24,6 +24,8 @@ from cgnas.errors import CgnasError
 
 PENALTIES: tuple[float, ...] = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0)
 """Penalties tried, relative to the mean squared singular value of the standardized features."""
+MIN_SAMPLES = 3
+"""Fewest labeled samples a fit takes (two leave one out to a single point)."""
 
 
 class RidgeLOO:
@@ -41,12 +43,12 @@ class RidgeLOO:
         self.alpha: float | None = None
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> "RidgeLOO":
-        """Fit on ``features [n, p]`` and ``labels [n]`` (``n >= 3``)."""
+        """Fit on ``features [n, p]`` and ``labels [n]`` (``n >= MIN_SAMPLES``)."""
         x = np.asarray(features, dtype=np.float64)
         y = np.asarray(labels, dtype=np.float64)
-        if x.ndim != 2 or y.shape != (len(x),) or len(x) < 3 or not np.isfinite(x).all() \
+        if x.ndim != 2 or y.shape != (len(x),) or len(x) < MIN_SAMPLES or not np.isfinite(x).all() \
                 or not np.isfinite(y).all():
-            raise CgnasError(f"ridge needs finite features [n, p] and labels [n] with n >= 3; got "
+            raise CgnasError(f"ridge needs finite features [n, p] and labels [n] with n >= {MIN_SAMPLES}; got "
                              f"features of shape {x.shape} and labels of shape {y.shape}")
         self.mean, scale = x.mean(axis=0), x.std(axis=0)
         self.keep = scale > 1e-12

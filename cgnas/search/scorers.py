@@ -28,7 +28,7 @@ import numpy as np
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import FINETUNE_DEFAULT, Predictor
-from cgnas.model.ridge import RidgeLOO
+from cgnas.model.ridge import MIN_SAMPLES, RidgeLOO
 from cgnas.ranking import rank_blend
 from cgnas.search.oracle import Oracle, Query
 from cgnas.train.supervised import TrainConfig
@@ -105,13 +105,12 @@ class PredictorScorer:
 class RidgeScorer:
     """Ridge regression (:class:`~cgnas.model.ridge.RidgeLOO`) from each architecture's CG
     descriptor to its label, refitted on all queries each generation; until
-    ``MIN_LABELS`` are queried every candidate scores 0 (they keep their proposal order).
+    :data:`~cgnas.model.ridge.MIN_SAMPLES` are queried every candidate scores 0 (they keep
+    their proposal order).
 
     Args:
         graphs: maps architectures to their CGs (:class:`GraphLookup`).
     """
-
-    MIN_LABELS = 3
 
     def __init__(self, graphs: GraphLookup) -> None:
         self.graphs = graphs
@@ -128,7 +127,7 @@ class RidgeScorer:
         return np.stack([self.known[k] for k in keys])
 
     def update(self, queries: Sequence[Query]) -> None:
-        if len(queries) < self.MIN_LABELS:
+        if len(queries) < MIN_SAMPLES:
             self.model = None
             return
         space = self.graphs.oracle.space
