@@ -13,6 +13,12 @@ normalized rank) for w = 0, 0.1, …, 1, and two ways of choosing w from the k l
 
     python benchmarks/blend_weights.py --target nb201 --proxy synflow --k 50 --seeds 0,1,2,3,4 --cache-dir /tmp/cgcache
 
+``--proxy ridge`` blends with a second model of the same k labels instead of a proxy: ridge
+regression on CG descriptors (``cgnas transfer --methods ridge``). On the held-out
+architectures it is the ridge fitted on the k; on the k themselves, where that fit would be
+overfitted, its out-of-fold predictions on the predictor's folds stand for it (in ``cv`` and
+in the gate).
+
 The source predictor is ``--predictor`` or the one ``cgnas search --method cl`` (``--method``)
 uses, loaded from ``<cache>/predictors/`` or built there; the proxy is read as the transfer
 experiment reads it (``params``/``flops`` off the CGs, others from the ``cgnas zcp`` cache).
@@ -32,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cgnas.data.cache import labeled_graphs  # noqa: E402
 from cgnas.experiments.transfer import TARGET_METRIC, proxy_scores  # noqa: E402
 from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
+from cgnas.model.ridge import RidgeLOO  # noqa: E402
 from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
 from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 
@@ -47,10 +54,21 @@ def rho(a: np.ndarray, b: np.ndarray) -> float:
     return rank_scores(a, b)[0]
 
 
+def ridge_views(descriptors: np.ndarray, train: np.ndarray, held: np.ndarray, y_train: np.ndarray,
+                folds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(out-of-fold ridge predictions on train, ridge fitted on train predicting held)``; the
+    folds are those of :meth:`Predictor.cross_val_predict` with the same seed."""
+    out_of_fold = np.zeros(len(train))
+    for part in np.array_split(np.random.default_rng(seed).permutation(len(train)), folds):
+        rest = np.setdiff1d(np.arange(len(train)), part)
+        out_of_fold[part] = RidgeLOO().fit(descriptors[train[rest]], y_train[rest]).predict(descriptors[train[part]])
+    return out_of_fold, RidgeLOO().fit(descriptors[train], y_train).predict(descriptors[held])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target", default="nb201")
-    ap.add_argument("--proxy", default="synflow")
+    ap.add_argument("--proxy", default="synflow", help="a zero-cost proxy, or ridge (see above)")
     ap.add_argument("--k", type=int, default=50)
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--folds", type=int, default=5)
@@ -62,7 +80,10 @@ def main() -> None:
     source = source_predictor(config, args.cache_dir, None, progress=False,
                               log=lambda msg: print(msg, file=sys.stderr))
     graphs, labels = labeled_graphs(args.target, TARGET_METRIC[args.target], args.cache_dir, progress=False)
-    proxy = proxy_scores(args.target, graphs, [args.proxy], args.cache_dir, None, progress=False)[args.proxy]
+    if args.proxy == "ridge":
+        descriptors = graphs.descriptors()
+    else:
+        proxy = proxy_scores(args.target, graphs, [args.proxy], args.cache_dir, None, progress=False)[args.proxy]
     for seed in [int(s) for s in args.seeds.split(",")]:
         order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
         train, held = order[:args.k], order[100:]
@@ -72,9 +93,13 @@ def main() -> None:
         finetuned = model.copy().finetune(graphs.subset(train), y_train, FINETUNE_DEFAULT, progress=False)
         pred = finetuned.predict(graphs.subset(held))
         out_of_fold = model.cross_val_predict(graphs.subset(train), y_train, FINETUNE_DEFAULT, args.folds)
-        cv = [rho(blend(w, out_of_fold, proxy[train]), y_train) for w in WEIGHTS]
-        gate = proxy_joins_blend(source.predict(graphs.subset(train)), proxy[train], y_train)
-        test = {float(w): round(rho(blend(w, pred, proxy[held]), labels[held]), 4) for w in WEIGHTS}
+        if args.proxy == "ridge":
+            proxy_train, proxy_held = ridge_views(descriptors, train, held, y_train, args.folds, seed)
+        else:
+            proxy_train, proxy_held = proxy[train], proxy[held]
+        cv = [rho(blend(w, out_of_fold, proxy_train), y_train) for w in WEIGHTS]
+        gate = proxy_joins_blend(source.predict(graphs.subset(train)), proxy_train, y_train)
+        test = {float(w): round(rho(blend(w, pred, proxy_held), labels[held]), 4) for w in WEIGHTS}
         w_cv = float(WEIGHTS[int(np.argmax(cv))])
         print(json.dumps({"target": args.target, "proxy": args.proxy, "k": args.k, "seed": seed,
                           "predictor": test[1.0], "proxy_alone": test[0.0], "equal": test[0.5],
