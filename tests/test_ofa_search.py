@@ -170,7 +170,7 @@ def test_tiny_ofa_transfer_gives_finite_rank_correlations(cache):
     result = run_transfer(TINY_OFA, cache_root=cache, progress=False)
     rows = {(r["method"], r["samples"]): r for r in result["rows"]}
     assert (result["target"], result["metric"], result["eval_size"]) == ("ofa_mbv3", "top1", 50)
-    assert set(rows) == {(m, 10) for m in ("cl", "gnn", "target_only", "params", "flops")}
+    assert set(rows) == {(m, 10) for m in ("cl", "gnn", "target_only", "ridge", "params", "flops")}
     assert all(np.isfinite(r["spearman_mean"]) and np.isfinite(r["kendall_mean"]) for r in rows.values())
     assert rows[("flops", 10)]["spearman_mean"] > 0.5  # MACs rank the measured subnets well
     assert result["config"]["pretrain_space_samples"] == 20
