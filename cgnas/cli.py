@@ -532,7 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True,
                    help="cl or gnn: the fine-tuned predictor (with or without CL); synflow; cl+synflow or "
                         "gnn+synflow: their rank blend; ridge: ridge regression on CG descriptors, refitted on the "
-                        "queries; evolution: plain evolution on the oracle; random")
+                        "queries (cl+ridge, gnn+ridge: blended with the predictor); evolution: plain evolution "
+                        "on the oracle; random")
     p.add_argument("--queries", type=int, default=100, help="query budget of each run")
     p.add_argument("--seeds", type=int, default=10, help="number of runs, seeds --first-seed, --first-seed + 1, ...")
     p.add_argument("--first-seed", type=int, default=0)

@@ -229,12 +229,13 @@ def test_ridge_scorer_learns_to_rank_nb201_from_50_queries():
     assert spearmanr(scorer.score([oracle.archs[j] for j in held]), oracle.labels[held])[0] > 0.4
 
 
-def test_blend_search_shares_the_source_predictor_and_runs(cache, tmp_path):
-    config = replace(tiny("cl+synflow", queries=6), evolution=EvolutionConfig(candidates=5, per_generation=3))
+@pytest.mark.parametrize("method", ["cl+synflow", "cl+ridge"])
+def test_blend_search_shares_the_source_predictor_and_runs(method, cache, tmp_path):
+    config = replace(tiny(method, queries=6), evolution=EvolutionConfig(candidates=5, per_generation=3))
     assert config.predictor_id() == tiny("cl").predictor_id()
     assert config.settings()["finetune"] == tiny("cl").settings()["finetune"]
     result = run_search(config, out_dir=tmp_path, cache_root=cache, progress=False)
-    assert (tmp_path / "nb201_cl+synflow_seed0.json").is_file()
+    assert (tmp_path / f"nb201_{method}_seed0.json").is_file()
     assert len({q["arch"] for q in result["runs"][0]["queries"]}) == 6
     with pytest.raises(CgnasError, match="not a search method for ofa_mbv3"):
         SearchConfig("ofa_mbv3", "gnn+synflow").validate()

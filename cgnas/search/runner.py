@@ -14,8 +14,9 @@ Methods (DESIGN.md section 4, experiment 2):
 * ``ridge``: evolution with ridge regression on fixed-length CG descriptors
   (:class:`~cgnas.search.scorers.RidgeScorer`) as the fitness, refitted on every query: no
   source family and no pre-training, the cheapest learned surrogate;
-* ``cl+synflow``, ``gnn+synflow``: evolution with the equal-weight rank blend of the
-  fine-tuned predictor and synflow as the fitness (:class:`~cgnas.search.scorers.BlendScorer`).
+* ``cl+synflow``, ``gnn+synflow``, ``cl+ridge``, ``gnn+ridge``: evolution with the
+  equal-weight rank blend of the fine-tuned predictor and synflow or the ridge as the fitness
+  (:class:`~cgnas.search.scorers.BlendScorer`).
 
 ``ofa_mbv3`` (DESIGN.md section 4, experiment 3) has no table to search: its oracle is OFA's
 published accuracy predictor over the whole space
@@ -59,7 +60,8 @@ from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, Pre
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
 
-METHODS = ("cl", "gnn", "random", "synflow", "evolution", "ridge", "cl+synflow", "gnn+synflow")
+METHODS = ("cl", "gnn", "random", "synflow", "evolution", "ridge", "cl+synflow", "gnn+synflow", "cl+ridge",
+           "gnn+ridge")
 PREDICTORS = ("cl", "gnn")
 OFA_SPACE = "ofa_mbv3"
 SPACE_UNSUPPORTED = {OFA_SPACE: {"synflow": "synflow of a 1000-class ImageNet network costs about a second per "
