@@ -41,6 +41,7 @@ from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
 from cgnas.model.ridge import RidgeLOO  # noqa: E402
 from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
 from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
+from cgnas.utils import cross_val_parts  # noqa: E402
 
 WEIGHTS = np.round(np.linspace(0, 1, 11), 1)
 
@@ -59,8 +60,7 @@ def ridge_views(descriptors: np.ndarray, train: np.ndarray, held: np.ndarray, y_
     """``(out-of-fold ridge predictions on train, ridge fitted on train predicting held)``; the
     folds are those of :meth:`Predictor.cross_val_predict` with the same seed."""
     out_of_fold = np.zeros(len(train))
-    for part in np.array_split(np.random.default_rng(seed).permutation(len(train)), folds):
-        rest = np.setdiff1d(np.arange(len(train)), part)
+    for part, rest in cross_val_parts(len(train), folds, seed):
         out_of_fold[part] = RidgeLOO().fit(descriptors[train[rest]], y_train[rest]).predict(descriptors[train[part]])
     return out_of_fold, RidgeLOO().fit(descriptors[train], y_train).predict(descriptors[held])
 

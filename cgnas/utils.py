@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+import numpy as np
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -37,3 +39,10 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def cross_val_parts(n: int, folds: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(held, rest)`` index arrays of ``folds``-fold cross-validation over ``n`` samples: a
+    seeded permutation split into ``folds`` near-equal parts, each held out once."""
+    for held in np.array_split(np.random.default_rng(seed).permutation(n), folds):
+        yield held, np.setdiff1d(np.arange(n), held)

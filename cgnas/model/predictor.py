@@ -37,7 +37,7 @@ from cgnas.model.predictor_net import PredictorConfig, PredictorNet
 from cgnas.train.pretrain import PretrainConfig, pretrain
 from cgnas.train.supervised import (TrainConfig, check_labels, denormalize, normalize, normalize_per_family,
                                     predict_scores, train_regression)
-from cgnas.utils import atomic_write
+from cgnas.utils import atomic_write, cross_val_parts
 
 MAGIC = b"cgnas-predictor"
 FIT_DEFAULT = TrainConfig(epochs=8, batch_size=64, lr=1e-3, label_norm="rank", loss="mse+pairwise")
@@ -152,8 +152,7 @@ class Predictor:
             raise CgnasError(f"cross-validation needs 2 <= folds <= k and 2 labels to fine-tune on in every "
                              f"fold; got k={len(y)}, folds={folds}")
         out = np.zeros(len(y))
-        for part in np.array_split(np.random.default_rng(self.seed).permutation(len(y)), folds):
-            rest = np.setdiff1d(np.arange(len(y)), part)
+        for part, rest in cross_val_parts(len(y), folds, self.seed):
             model = self.copy().finetune(graphs.subset(rest), y[rest], config, progress=False)
             out[part] = model.predict(graphs.subset(part))
         return out
