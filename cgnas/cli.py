@@ -391,16 +391,18 @@ def cmd_ofa_compare(args: argparse.Namespace) -> None:
     result = compare(_list(args.logs), queries=args.queries, data_dir=args.data_dir)
     if args.plot_dir:
         result["plots"] = [str(plot_compare(result, args.plot_dir))]
-    header = f"{'budget':>7}  {'net or method':<20} {'MACs (M)':>9}  {'oracle top-1':>20}  {'published':>9}  beats it"
+    names = [[f"{m['method']} ({m['seeds']} seeds)" for m in b["methods"]] for b in result["budgets"]]
+    width = max([20] + [len(n) + 1 for ns in names for n in ns])
+    header = (f"{'budget':>7}  {'net or method':<{width}} {'MACs (M)':>9}  {'oracle top-1':>20}  {'published':>9}  "
+              "beats it")
     lines = [result["note"], header]
-    for b in result["budgets"]:
+    for b, method_names in zip(result["budgets"], names):
         pub = b["published"]
-        lines.append(f"{b['max_macs']:>6g}M  {pub['name'].split('_')[0]:<20} {pub['macs_m']:>9.1f}  "
+        lines.append(f"{b['max_macs']:>6g}M  {pub['name'].split('_')[0]:<{width}} {pub['macs_m']:>9.1f}  "
                      f"{pub['oracle']:>20.2f}  {pub['published_top1']:>9.1f}")
-        for m in b["methods"]:
+        for m, name in zip(b["methods"], method_names):
             iqr = f"{m['best_median']:.2f} [{m['best_iqr'][0]:.2f}, {m['best_iqr'][1]:.2f}]"
-            name = f"{m['method']} ({m['seeds']} seeds)"
-            lines.append(f"{'':>7}  {name:<20} "
+            lines.append(f"{'':>7}  {name:<{width}} "
                          f"{m['median_run']['macs_m']:>9.1f}  {iqr:>20}  {'-':>9}  "
                          f"{'yes' if m['beats_published'] else 'no'}")
     lines += [f"wrote {p}" for p in result.get("plots", [])]
@@ -532,8 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True,
                    help="cl or gnn: the fine-tuned predictor (with or without CL); synflow; cl+synflow or "
                         "gnn+synflow: their rank blend; ridge: ridge regression on CG descriptors, refitted on the "
-                        "queries (cl+ridge, gnn+ridge: blended with the predictor); evolution: plain evolution "
-                        "on the oracle; random")
+                        "queries (cl+ridge, gnn+ridge: blended with the predictor); ridge-measured (ofa_mbv3): the "
+                        "ridge on the residuals of a ridge fitted on the 364 measured subnets; evolution: plain "
+                        "evolution on the oracle; random")
     p.add_argument("--queries", type=int, default=100, help="query budget of each run")
     p.add_argument("--seeds", type=int, default=10, help="number of runs, seeds --first-seed, --first-seed + 1, ...")
     p.add_argument("--first-seed", type=int, default=0)

@@ -152,6 +152,21 @@ def test_predictor_guided_search_builds_the_ofa_transfer_predictor(cache, tmp_pa
     assert again["runs"] == result["runs"]
 
 
+def test_measured_prior_ranks_the_first_generation(cache, tmp_path):
+    """The first generation's candidates are the same uniform proposals for both methods; the
+    plain ridge has no label yet and queries them in proposal order, the prior (a ridge on the
+    364 measured subnets) queries the ten it ranks best."""
+    config = replace(search("ridge-measured", budget=480, queries=10), evolution=EvolutionConfig(), limit=None)
+    prior = run_search(config, out_dir=tmp_path, cache_root=cache, progress=False)
+    plain = run_search(replace(config, method="ridge"), cache_root=cache, progress=False)
+    labels = {name: [q["label"] for q in r["runs"][0]["queries"]] for name, r in (("prior", prior), ("plain", plain))}
+    assert np.mean(labels["prior"]) > np.mean(labels["plain"]) + 0.3
+    assert json.loads((tmp_path / "ofa_mbv3_ridge-measured_seed0.json").read_text())["queries"] == \
+        prior["runs"][0]["queries"]
+    with pytest.raises(CgnasError, match="ofa_mbv3 only"):
+        SearchConfig("nb201", "ridge-measured").validate()
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["--method", "random", "--max-macs", "40"], "below the smallest ofa_mbv3 sub-network"),
     (["--method", "synflow", "--max-macs", "400"], "not a search method for ofa_mbv3"),

@@ -229,6 +229,22 @@ def test_ridge_scorer_learns_to_rank_nb201_from_50_queries():
     assert spearmanr(scorer.score([oracle.archs[j] for j in held]), oracle.labels[held])[0] > 0.4
 
 
+def test_ridge_scorer_with_a_prior_fits_the_residuals():
+    from cgnas.model.ridge import RidgeLOO
+
+    oracle = BenchmarkOracle("nb201", limit=300)
+    graphs = GraphLookup(oracle)
+    prior = RidgeLOO().fit(graphs(oracle.archs[200:]).descriptors(), oracle.labels[200:])
+    scorer = RidgeScorer(graphs, prior=prior)
+    expected = prior.predict(graphs(oracle.archs[:100]).descriptors())
+    np.testing.assert_allclose(scorer.score(oracle.archs[:100]), expected)  # no query yet: the prior
+    # labels that are the prior plus a constant leave residuals with nothing to learn but the constant
+    queries = [Query(i + 1, oracle.space.format(oracle.archs[i]), float(expected[i]) + 5.0, None, None)
+               for i in range(50)]
+    scorer.update(queries)
+    np.testing.assert_allclose(scorer.score(oracle.archs[50:100]), expected[50:] + 5.0, atol=1e-8)
+
+
 @pytest.mark.parametrize("method", ["cl+synflow", "cl+ridge"])
 def test_blend_search_shares_the_source_predictor_and_runs(method, cache, tmp_path):
     config = replace(tiny(method, queries=6), evolution=EvolutionConfig(candidates=5, per_generation=3))

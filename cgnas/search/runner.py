@@ -14,6 +14,9 @@ Methods (DESIGN.md section 4, experiment 2):
 * ``ridge``: evolution with ridge regression on fixed-length CG descriptors
   (:class:`~cgnas.search.scorers.RidgeScorer`) as the fitness, refitted on every query: no
   source family and no pre-training, the cheapest learned surrogate;
+* ``ridge-measured`` (``ofa_mbv3`` only): the same ridge on the residuals of a prior, a ridge
+  fitted on the 364 measured subnets of ``ofa/ofa_mbv3_w1.0_measured_364.csv`` (labels that
+  cost no query; DECISIONS 30);
 * ``cl+synflow``, ``gnn+synflow``, ``cl+ridge``, ``gnn+ridge``: evolution with the
   equal-weight rank blend of the fine-tuned predictor and synflow or the ridge as the fitness
   (:class:`~cgnas.search.scorers.BlendScorer`).
@@ -53,6 +56,7 @@ from cgnas.errors import CgnasError
 from cgnas.experiments.transfer import (FAMILIES, TARGETS, TransferConfig, pretrain_set, source_graphs,
                                        transfer_config, transferred_predictor)
 from cgnas.model.predictor import Predictor
+from cgnas.model.ridge import RidgeLOO
 from cgnas.search.evolution import EvolutionConfig, evolve, random_search
 from cgnas.search.oracle import BenchmarkOracle, OFAPredictorOracle, Oracle, Query
 from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, PredictorScorer, RidgeScorer,
@@ -60,8 +64,8 @@ from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, Pre
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
 
-METHODS = ("cl", "gnn", "random", "synflow", "evolution", "ridge", "cl+synflow", "gnn+synflow", "cl+ridge",
-           "gnn+ridge")
+METHODS = ("cl", "gnn", "random", "synflow", "evolution", "ridge", "ridge-measured", "cl+synflow", "gnn+synflow",
+           "cl+ridge", "gnn+ridge")
 PREDICTORS = ("cl", "gnn")
 OFA_SPACE = "ofa_mbv3"
 SPACE_UNSUPPORTED = {OFA_SPACE: {"synflow": "synflow of a 1000-class ImageNet network costs about a second per "
@@ -89,7 +93,7 @@ class SearchConfig:
     """Label queried (default: :data:`cgnas.search.oracle.SEARCH_METRICS`)."""
     limit: int | None = None
     """Search only the first N rows of the table (quick runs and tests; for ofa_mbv3 it only
-    limits the tables the source predictor is built from)."""
+    limits the tables the source predictor and the ``ridge-measured`` prior are built from)."""
     max_macs: float | None = None
     """ofa_mbv3 only: MACs budget in millions; every proposed and queried sub-network is within it."""
     fill_budget: bool = True
@@ -112,6 +116,9 @@ class SearchConfig:
         if self.predictor_method and self.predictor is None and self.space not in TARGETS:
             raise CgnasError(f"no transferred predictor can be built for {self.space} (the sources are the "
                              f"NAS-Bench families {', '.join(FAMILIES)}); pass --predictor")
+        if "ridge-measured" in self.fitness and self.space != OFA_SPACE:
+            raise CgnasError(f"ridge-measured fits its prior on OFA's measured subnets (ofa_mbv3 only); the labeled "
+                             f"architectures of {self.space} are the search's own pool, so use ridge")
         if self.space == OFA_SPACE and self.metric is not None:
             raise CgnasError("ofa_mbv3 is searched through OFA's accuracy predictor, which has one label; "
                              "leave out --metric")
@@ -250,7 +257,7 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
     base = search_oracle(config, data_dir)
     settings = config.settings()
     pool = pool_facts(base)
-    shared: dict[str, Any] = {}  # source predictor and pool CGs, loaded when a run first needs them
+    shared: dict[str, Any] = {}  # source predictor, prior and pool CGs, loaded when a run first needs them
 
     def scorer_for(seed: int) -> Scorer | None:
         if config.method in ("random", "evolution"):
@@ -262,6 +269,11 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
             scorers.append(PredictorScorer(shared["source"], graph_lookup(), seed=seed, finetune=config.finetune))
         if "ridge" in config.fitness:
             scorers.append(RidgeScorer(graph_lookup()))
+        if "ridge-measured" in config.fitness:
+            if "prior" not in shared:
+                graphs, labels = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
+                shared["prior"] = RidgeLOO().fit(graphs.descriptors(), labels)
+            scorers.append(RidgeScorer(graph_lookup(), prior=shared["prior"]))
         if "synflow" in config.fitness:
             scorers.append(SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir))
         return scorers[0] if len(scorers) == 1 else BlendScorer(*scorers)

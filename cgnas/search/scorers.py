@@ -12,7 +12,9 @@ candidates are queried, so a good scorer saves queries.
   (``cgnas.zcp``), computed once per architecture; it does not learn from queries.
 * :class:`RidgeScorer`: ridge regression on fixed-length CG descriptors
   (:mod:`cgnas.graph.descriptor`), refitted on every query each generation: a surrogate
-  that costs milliseconds and starts from nothing, with no source family.
+  that costs milliseconds and starts from nothing, with no source family; or, given a
+  prior (a ridge fitted on labels outside the search, e.g. OFA's measured subnets), the
+  prior plus a ridge on the queries' residuals from it.
 * :class:`BlendScorer`: the mean normalized rank of several scorers
   (:func:`~cgnas.ranking.rank_blend`), e.g. the fine-tuned predictor and synflow.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -49,6 +51,16 @@ class Scorer(Protocol):
 
     def score(self, archs: Sequence[Any]) -> np.ndarray:
         """``[len(archs)]`` fitness of candidate architectures, higher = better."""
+
+
+def memoized(known: dict[str, Any], keys: Sequence[str], archs: Sequence[Any],
+             compute: Callable[[list[Any]], Iterable[Any]]) -> list[Any]:
+    """``known[key]`` for each key, computing (in one call, for the architectures whose key
+    is not known yet) and storing the missing ones first."""
+    todo = {k: a for k, a in zip(keys, archs) if k not in known}
+    if todo:
+        known.update(zip(todo, compute(list(todo.values()))))
+    return [known[k] for k in keys]
 
 
 class GraphLookup:
@@ -104,27 +116,36 @@ class PredictorScorer:
 
 class RidgeScorer:
     """Ridge regression (:class:`~cgnas.model.ridge.RidgeLOO`) from each architecture's CG
-    descriptor to its label, refitted on all queries each generation; until
-    :data:`~cgnas.model.ridge.MIN_SAMPLES` are queried every candidate scores 0 (they keep
-    their proposal order).
+    descriptor ``x`` to its label, refitted on all queries each generation.
+
+    Without a prior the score is ``r(x)``, the ridge fitted on the queries' labels ``y``;
+    until :data:`~cgnas.model.ridge.MIN_SAMPLES` are queried every candidate scores 0 (they
+    keep their proposal order). With a prior ``p`` (a model of the same descriptors, fitted
+    on labels that cost no query) the score is ``p(x) + r(x)``, ``r`` fitted on the residuals
+    ``y - p(x)``: ``p`` alone ranks the first generation, and the ridge's own intercept
+    absorbs a constant offset between the prior's labels and the oracle's. Where the
+    residuals have no structure the leave-one-out penalty grows and the score falls back to
+    the prior.
 
     Args:
         graphs: maps architectures to their CGs (:class:`GraphLookup`).
+        prior: a fitted model with ``predict(descriptors [m, DESCRIPTOR_LENGTH]) -> [m]``.
     """
 
-    def __init__(self, graphs: GraphLookup) -> None:
+    def __init__(self, graphs: GraphLookup, prior: RidgeLOO | None = None) -> None:
         self.graphs = graphs
+        self.prior = prior
         self.known: dict[str, np.ndarray] = {}
         self.model: RidgeLOO | None = None
 
     def descriptors(self, archs: Sequence[Any]) -> np.ndarray:
         """``[len(archs), DESCRIPTOR_LENGTH]``, each computed once."""
         space = self.graphs.oracle.space
-        keys = [space.key(a) for a in archs]
-        todo = {k: a for k, a in zip(keys, archs) if k not in self.known}
-        if todo:
-            self.known.update(zip(todo, self.graphs(list(todo.values())).descriptors()))
-        return np.stack([self.known[k] for k in keys])
+        return np.stack(memoized(self.known, [space.key(a) for a in archs], archs,
+                                 lambda todo: self.graphs(todo).descriptors()))
+
+    def _prior(self, features: np.ndarray) -> np.ndarray:
+        return np.zeros(len(features)) if self.prior is None else self.prior.predict(features)
 
     def update(self, queries: Sequence[Query]) -> None:
         if len(queries) < MIN_SAMPLES:
@@ -132,12 +153,14 @@ class RidgeScorer:
             return
         space = self.graphs.oracle.space
         features = self.descriptors([space.parse(q.arch) for q in queries])
-        self.model = RidgeLOO().fit(features, np.array([q.label for q in queries]))
+        residuals = np.array([q.label for q in queries]) - self._prior(features)
+        self.model = RidgeLOO().fit(features, residuals)
 
     def score(self, archs: Sequence[Any]) -> np.ndarray:
-        if self.model is None:
+        if self.model is None and self.prior is None:
             return np.zeros(len(archs))
-        return self.model.predict(self.descriptors(archs))
+        features = self.descriptors(archs)
+        return self._prior(features) + (0.0 if self.model is None else self.model.predict(features))
 
 
 class SynflowScorer:
@@ -162,12 +185,9 @@ class SynflowScorer:
         from cgnas.zcp.runner import score_archs
 
         sp = space(self.space_name)
-        keys = [sp.key(a) for a in archs]
-        todo = {k: a for k, a in zip(keys, archs) if k not in self.known}
-        if todo:
-            values = score_archs(self.space_name, list(todo.values()), ["synflow"], **self.options)["synflow"]
-            self.known.update(zip(todo, np.asarray(values, dtype=np.float64)))
-        scores = np.array([self.known[k] for k in keys])
+        scores = np.array(memoized(self.known, [sp.key(a) for a in archs], archs,
+                                   lambda todo: score_archs(self.space_name, todo, ["synflow"],
+                                                            **self.options)["synflow"]), dtype=np.float64)
         return np.where(np.isfinite(scores), scores, -np.inf)
 
 
