@@ -205,6 +205,14 @@ def source_predictor(config: SearchConfig, cache_root: PathLike | None, data_dir
     return pred
 
 
+def measured_prior(config: SearchConfig, cache_root: PathLike | None, data_dir: PathLike | None,
+                   progress: bool) -> RidgeLOO:
+    """The prior of ``ridge-measured``: a ridge from the CG descriptors of the space's labeled
+    table (ofa_mbv3: the 364 measured subnets, or its first ``config.limit``) to their labels."""
+    graphs, labels = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
+    return RidgeLOO().fit(graphs.descriptors(), labels)
+
+
 def log_path(out_dir: PathLike, space: str, method: str, seed: int) -> Path:
     return Path(out_dir) / f"{space}_{method}_seed{seed}.json"
 
@@ -271,8 +279,7 @@ def run_search(config: SearchConfig, out_dir: PathLike | None = None, cache_root
             scorers.append(RidgeScorer(graph_lookup()))
         if "ridge-measured" in config.fitness:
             if "prior" not in shared:
-                graphs, labels = labeled_graphs(config.space, None, cache_root, data_dir, progress, config.limit)
-                shared["prior"] = RidgeLOO().fit(graphs.descriptors(), labels)
+                shared["prior"] = measured_prior(config, cache_root, data_dir, progress)
             scorers.append(RidgeScorer(graph_lookup(), prior=shared["prior"]))
         if "synflow" in config.fitness:
             scorers.append(SynflowScorer(config.space, seed=0, cache_root=cache_root, data_dir=data_dir))
