@@ -320,6 +320,12 @@ def cmd_zcp(args: argparse.Namespace) -> None:
     from cgnas.zcp.runner import zcp_report
 
     proxies = list(PROXIES) if args.proxies == "all" else _list(args.proxies)
+    if args.arch or args.torch or args.onnx:
+        _zcp_network(args, proxies)
+        return
+    if not args.space:
+        raise CgnasError("give --space S (its benchmark table), --space S --arch A, "
+                         "--torch pkg.module:factory --input-shape 1,C,H,W, or --onnx FILE")
     report = zcp_report(args.space, proxies, archs=args.archs, metric=args.metric, limit=args.limit,
                         seed=args.seed, cache_root=args.cache_dir, data_dir=args.data_dir,
                         data_batch=args.data_batch, part=_part(args.part), progress=not args.quiet)
@@ -336,6 +342,59 @@ def cmd_zcp(args: argparse.Namespace) -> None:
         if naslib:
             line += f"  {'-' if naslib[p] is None else f'{naslib[p]:.4f}':>15}"
         lines.append(line)
+    _emit(args, report, "\n".join(lines))
+
+
+def _zcp_network(args: argparse.Namespace, proxies: list[str]) -> None:
+    """``cgnas zcp`` of one network: its proxy values (there is no accuracy to rank against).
+
+    A benchmark architecture is computed as in a table run (same initialization, same cache);
+    a ``--torch`` network is the user's own module as its factory builds it after
+    ``torch.manual_seed(--seed)``; an ``--onnx`` graph is rebuilt by ``to_torch()`` with fresh
+    PyTorch-default weights (proxies score untrained networks).
+    """
+    import torch
+
+    from cgnas.zcp import compute_each, network_batch, run_proxies
+    from cgnas.zcp.proxies import check_proxies
+    from cgnas.zcp.runner import json_value
+
+    if args.archs != "table" or args.part != "1/1":
+        raise CgnasError("--archs and --part apply to a space's table, not to one network")
+    if args.space and not args.arch:
+        raise CgnasError("--space goes with --arch (or alone, for its table), not with --torch or --onnx")
+    if sum(bool(source) for source in (args.arch, args.torch, args.onnx)) > 1:
+        raise CgnasError("give one network: --space S --arch A, --torch pkg.module:factory, or --onnx FILE")
+    check_proxies(proxies)
+    if args.arch:
+        if not args.space:
+            raise CgnasError("--arch needs --space (one of nb101, nb201, nb301)")
+        scores = run_proxies(args.space, [args.arch], proxies, seed=args.seed, cache_root=args.cache_dir,
+                             data_dir=args.data_dir, data_batch=args.data_batch)
+        if scores.errors:
+            raise CgnasError(f"{args.space} {scores.archs[0]}: {scores.errors[0]}")
+        name, batch_ident = f"{args.space}:{scores.archs[0]}", scores.batch
+        values, errors = {n: float(scores.values[n][0]) for n in proxies}, {}
+    else:
+        torch.manual_seed(args.seed)
+        if args.torch:
+            if not args.input_shape:
+                raise CgnasError("--torch needs --input-shape, e.g. 1,3,32,32")
+            net, image_shape, name = load_torch_factory(args.torch), _parse_shape(args.input_shape)[1:], args.torch
+        else:
+            cg = graph_from_args(args)
+            net, image_shape, name = cg.to_torch(), tuple(cg.shapes[cg.input_nodes()[0]]), cg.name
+        batch = network_batch(net, image_shape, seed=args.seed, data_batch=args.data_batch)
+        values, errors = compute_each(net, proxies, batch)
+        batch_ident = batch.ident
+    if not values:
+        raise CgnasError(f"no proxy could be computed on {name}; {next(iter(errors))}: {next(iter(errors.values()))}")
+    for proxy, error in errors.items():
+        print(f"warning: {proxy} failed on {name}: {error}", file=sys.stderr)
+    report = {"network": name, "batch": batch_ident, "seed": args.seed,
+              "values": {p: json_value(values[p]) if p in values else None for p in proxies}, "errors": errors}
+    lines = [f"{name}: batch {batch_ident}, seed {args.seed}", f"{'proxy':<10} {'value':>12}"]
+    lines += [f"{p:<10} {'-' if v is None else f'{v:.6g}':>12}" for p, v in report["values"].items()]
     _emit(args, report, "\n".join(lines))
 
 
@@ -517,8 +576,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help="family for the percentile (default: the one fine-tuned on)")
     add_graph_source(p)
     p.set_defaults(func=cmd_predict)
-    p = sub.add_parser("zcp", parents=[common, cached], help="zero-cost proxies and their Spearman against accuracy")
-    p.add_argument("--space", required=True, help="nb101, nb201 or nb301")
+    p = sub.add_parser("zcp", parents=[common, cached],
+                       help="zero-cost proxies of a space's table (with their Spearman against accuracy) "
+                            "or of one network")
+    add_graph_source(p, space_help="nb101, nb201 or nb301: alone, its benchmark table; with --arch, one architecture")
     p.add_argument("--proxies", default="all", help="comma-separated subset of params,flops,synflow,snip,"
                    "grad_norm,fisher,grasp,jacov,nwot,zen, or 'all'")
     p.add_argument("--archs", choices=("table", "naslib"), default="table",
@@ -569,9 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_graph_source(p: argparse.ArgumentParser) -> None:
+def add_graph_source(p: argparse.ArgumentParser, space_help: str = "search space of --arch") -> None:
     """The options naming one network: a benchmark architecture, a torch factory or ONNX."""
-    p.add_argument("--space", help="search space of --arch")
+    p.add_argument("--space", help=space_help)
     p.add_argument("--arch", help="architecture in the space's text form")
     p.add_argument("--torch", help="pkg.module:factory returning an nn.Module")
     p.add_argument("--input-shape", help="input shape for --torch, batch included, e.g. 1,3,32,32")

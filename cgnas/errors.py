@@ -39,3 +39,8 @@ class CorruptDataFileError(CgnasError):
 
 class CacheError(CgnasError):
     """A CG cache that is corrupt or cannot be written."""
+
+
+class ProxyError(CgnasError, RuntimeError):
+    """A zero-cost proxy that cannot be computed on a network (its forward or backward pass
+    fails, or the network lacks what the proxy measures)."""

@@ -220,3 +220,70 @@ def test_cli_zcp_bad_input(capsys, tmp_path, argv, message):
                              "--quiet", *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def zcp_json(capsys, *argv):
+    code, out, err = run_cli(capsys, "zcp", *argv, "--json")
+    assert code == 0, err
+    return json.loads(out), err
+
+
+RESNET = ("--torch", "tests.torch_zoo:ResNet", "--input-shape", "1,3,32,32")
+
+
+def test_cli_zcp_of_a_plain_pytorch_network(capsys):
+    """--torch: the proxies of the user's own module, deterministic under --seed."""
+    from tests.torch_zoo import ResNet
+
+    argv = (*RESNET, "--proxies", "params,flops,synflow,snip,nwot")
+    report, err = zcp_json(capsys, *argv)
+    assert err == "" and report["errors"] == {} and report["batch"] == "synthetic-s0-n32"
+    assert report["values"]["params"] == sum(p.numel() for p in ResNet().parameters())
+    assert all(math.isfinite(v) for v in report["values"].values())
+    assert zcp_json(capsys, *argv)[0] == report
+    other, _ = zcp_json(capsys, *argv, "--seed", "1")
+    assert other["values"]["params"] == report["values"]["params"]
+    assert other["values"]["snip"] != report["values"]["snip"]
+
+
+def test_cli_zcp_of_an_onnx_graph_and_of_one_benchmark_arch(capsys, tmp_path):
+    from tests.torch_zoo import ResNet
+
+    path = cgnas.export_onnx(ResNet(), (1, 3, 32, 32), tmp_path / "resnet.onnx")
+    onnx_report, _ = zcp_json(capsys, "--onnx", str(path), "--proxies", "params,flops,nwot")
+    torch_report, _ = zcp_json(capsys, *RESNET, "--proxies", "params,flops")
+    assert {p: onnx_report["values"][p] for p in ("params", "flops")} == torch_report["values"]
+    assert math.isfinite(onnx_report["values"]["nwot"])
+    arch_report, _ = zcp_json(capsys, "--space", "nb201", "--arch", NB201[0], "--proxies", "params,synflow",
+                              "--cache-dir", str(tmp_path))
+    table = run_proxies("nb201", NB201[:1], ["params", "synflow"], cache_root=tmp_path)
+    assert arch_report["values"] == {p: float(v[0]) for p, v in table.values.items()}
+
+
+def test_cli_zcp_names_the_proxies_a_network_lacks(capsys):
+    """A transformer block: no [N, classes] output, no ReLU, no global pooling."""
+    report, err = zcp_json(capsys, "--torch", "tests.torch_zoo:EncoderBlock", "--input-shape", "1,16,32",
+                           "--proxies", "params,snip,nwot,zen")
+    assert report["values"]["params"] > 0
+    assert [p for p, v in report["values"].items() if v is None] == ["snip", "nwot", "zen"]
+    assert "classifier" in report["errors"]["snip"] and "ReLU" in report["errors"]["nwot"]
+    assert "global average pooling" in report["errors"]["zen"]
+    assert err.count("warning: ") == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "give --space S"),
+    (["--torch", "tests.torch_zoo:ResNet"], "--torch needs --input-shape"),
+    (["--torch", "tests.torch_zoo:ResNet", "--input-shape", "1,1,32,32"], "forward pass fails on input of shape"),
+    (["--space", "nb201", *RESNET], "--space goes with --arch"),
+    (["--arch", NB201[0]], "--arch needs --space"),
+    ([*RESNET, "--part", "1/2"], "apply to a space's table"),
+    ([*RESNET, "--data-batch", "{tmp}/small.npz"], "has images of shape (3, 16, 16)"),
+    (["--torch", "tests.torch_zoo:EncoderBlock", "--input-shape", "1,16,32", "--proxies", "snip"],
+     "no proxy could be computed"),
+])
+def test_cli_zcp_of_one_network_bad_input(capsys, tmp_path, argv, message):
+    np.savez(tmp_path / "small.npz", images=np.zeros((4, 3, 16, 16), np.float32), labels=np.zeros(4, np.int64))
+    code, out, err = run_cli(capsys, "zcp", "--quiet", *(a.format(tmp=tmp_path) for a in argv))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err

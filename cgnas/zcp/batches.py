@@ -25,7 +25,7 @@ import torch
 from cgnas.errors import CgnasError, ShapeError
 
 BATCH_SIZE = 32
-"""Images per batch: what NASLib's Suite-Zero values imply (docs/_draft_zcp.md, "Batch size")."""
+"""Images per batch: what NASLib's Suite-Zero values imply (docs/DECISIONS.md 12, "Batch size 32")."""
 
 DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {
     "cifar10": ((3, 32, 32), 10), "cifar100": ((3, 32, 32), 100),

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from cgnas.errors import ProxyError
 from cgnas.zcp.batches import Batch
 
 WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -84,7 +85,11 @@ class Probe:
         return logits((net or self.net)(x))
 
     def loss(self, net: nn.Module | None = None) -> torch.Tensor:
-        return F.cross_entropy(self.forward(self.batch.images, net), self.batch.labels)
+        """Cross-entropy of the network's ``[N, classes]`` output on the batch."""
+        out = self.forward(self.batch.images, net)
+        if out.dim() != 2:
+            raise ProxyError(f"needs a classifier whose output is [N, classes]; this network's is {list(out.shape)}")
+        return F.cross_entropy(out, self.batch.labels)
 
     @cached_property
     def loss_gradients(self) -> LossGradients:

@@ -9,6 +9,7 @@ of the network and one batch) returning a float; larger means predicted better. 
 from __future__ import annotations
 
 import copy
+import os
 from typing import Callable, Iterable
 
 import numpy as np
@@ -17,19 +18,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cgnas.errors import CgnasError
-from cgnas.zcp.batches import Batch
+from cgnas.errors import CgnasError, ProxyError
+from cgnas.zcp.batches import Batch, load_batch, synthetic_batch
 from cgnas.zcp.probe import (
     RELUS,
     CallRecorder,
     Probe,
+    logits,
     weighted_layers,
     without_batchnorm,
 )
-
-
-class ProxyError(CgnasError, RuntimeError):
-    """A proxy that cannot be computed on a network (its forward or backward pass fails)."""
 
 
 def params(probe: Probe) -> float:
@@ -134,6 +132,8 @@ def nwot(probe: Probe) -> float:
 
     with torch.no_grad(), CallRecorder(RELUS, record):
         probe.forward(probe.batch.images)
+    if not kernel.any():
+        raise ProxyError("needs ReLU activations (their binary codes); none was found")
     return float(np.linalg.slogdet(kernel.numpy())[1])
 
 
@@ -181,7 +181,7 @@ def zen(probe: Probe, mixup_gamma: float = 1e-2) -> float:
     for h in hooks:
         h.remove()
     if f_x is None:
-        raise ProxyError("zen needs a network that ends in global average pooling; none was found")
+        raise ProxyError("needs a network that ends in global average pooling; none was found")
     delta = (f_x - f_mix).abs().flatten(1).sum(1).mean()
     bn_term = sum(float(torch.log(v.mean().sqrt())) for v in variances[:n_bn])
     return float(torch.log(delta)) + bn_term
@@ -210,6 +210,29 @@ def check_proxies(names: Iterable[str]) -> list[str]:
     return names
 
 
+def compute_each(net: nn.Module, proxies: Iterable[str], batch: Batch) -> tuple[dict[str, float], dict[str, str]]:
+    """Each of ``proxies`` of ``net`` on ``batch`` that can be computed, and the error of each
+    that cannot (e.g. zen on a network without global pooling); ``net`` is left untouched.
+
+    Returns:
+        ``(values, errors)``: proxy -> value, and proxy -> error message for the others.
+
+    Raises:
+        CgnasError: an unknown proxy name.
+    """
+    names = check_proxies(proxies)
+    probe = Probe(net, batch)
+    values, errors = {}, {}
+    for name in names:
+        try:
+            values[name] = PROXIES[name](probe)
+        except CgnasError as exc:
+            errors[name] = str(exc)
+        except Exception as exc:  # any failure of the network's own code
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return values, errors
+
+
 def compute(net: nn.Module, proxies: Iterable[str], batch: Batch) -> dict[str, float]:
     """The proxies ``proxies`` of ``net`` on ``batch``; ``net`` itself is left untouched.
 
@@ -218,14 +241,33 @@ def compute(net: nn.Module, proxies: Iterable[str], batch: Batch) -> dict[str, f
         ProxyError: a proxy whose passes fail on ``net`` (the forward pass raises, e.g. on a
             batch whose images do not fit the network).
     """
-    names = check_proxies(proxies)
-    probe = Probe(net, batch)
-    values = {}
-    for name in names:
-        try:
-            values[name] = PROXIES[name](probe)
-        except CgnasError:
-            raise
-        except Exception as exc:  # any failure of the network's own code
-            raise ProxyError(f"{name}: {type(exc).__name__}: {exc}") from exc
+    values, errors = compute_each(net, proxies, batch)
+    if errors:
+        name, message = next(iter(errors.items()))
+        raise ProxyError(f"{name}: {message}")
     return values
+
+
+def network_batch(net: nn.Module, image_shape: tuple[int, ...], *, seed: int = 0,
+                  data_batch: str | os.PathLike | None = None) -> Batch:
+    """The batch the proxies of one network see: the synthetic batch of ``image_shape``
+    (C, H, W) with as many classes as the last dimension of the network's output, or the
+    real batch in the file ``data_batch`` (:func:`~cgnas.zcp.batches.load_batch`).
+
+    Raises:
+        ProxyError: the network's forward pass fails on one image of ``image_shape``.
+        ShapeError: a data batch that does not fit the network.
+    """
+    net = copy.deepcopy(net).eval()
+    try:
+        with torch.no_grad():
+            out = logits(net(torch.zeros((1, *image_shape))))
+    except Exception as exc:  # any failure of the network's own code
+        raise ProxyError(f"the network's forward pass fails on input of shape {(1, *image_shape)}: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    classes = int(out.shape[-1]) if out.dim() else 1
+    if data_batch is None:
+        return synthetic_batch(image_shape, classes, seed)
+    batch = load_batch(data_batch, classes, seed)
+    batch.check(image_shape, classes)
+    return batch

@@ -242,7 +242,7 @@ def zcp_report(space: str, proxies: Sequence[str], *, archs: str = "table", metr
     reference = reference.iloc[rows_kept] if reference is not None else None
     scores = run_proxies(space, specs, names, seed=seed, cache_root=cache_root, data_dir=data_dir,
                          data_batch=data_batch, progress=progress)
-    rows = [{"arch": a, **{n: _jsonable(scores.values[n][i]) for n in names}, "label": float(labels[i])}
+    rows = [{"arch": a, **{n: json_value(scores.values[n][i]) for n in names}, "label": float(labels[i])}
             for i, a in enumerate(scores.archs)]
     corr = {n: spearman(scores.values[n], labels) for n in names}
     report: dict[str, Any] = {
@@ -258,5 +258,6 @@ def zcp_report(space: str, proxies: Sequence[str], *, archs: str = "table", metr
     return report
 
 
-def _jsonable(value: float) -> float | None:
+def json_value(value: float) -> float | None:
+    """``value``, or None where it is not finite (JSON has no NaN or infinity)."""
     return float(value) if math.isfinite(value) else None
