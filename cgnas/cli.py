@@ -65,14 +65,20 @@ def load_torch_factory(spec: str):
     return obj
 
 
-def graph_from_args(args: argparse.Namespace):
-    """The CG named by ``--space/--arch``, ``--torch/--input-shape`` or ``--onnx``."""
+def graph_source(args: argparse.Namespace) -> str:
+    """Which of ``arch``, ``torch`` and ``onnx`` names the network: one clear error unless
+    exactly one does (and ``--arch`` comes with ``--space``)."""
     chosen = [n for n in ("arch", "torch", "onnx") if getattr(args, n, None)]
     if len(chosen) != 1:
         raise CgnasError("give exactly one of --space S --arch A, --torch pkg.module:factory, or --onnx FILE")
-    if args.arch:
-        if not args.space:
-            raise CgnasError("--arch needs --space (one of nb101, nb201, nb301, ofa_mbv3)")
+    if chosen[0] == "arch" and not args.space:
+        raise CgnasError("--arch needs --space (one of nb101, nb201, nb301, ofa_mbv3)")
+    return chosen[0]
+
+
+def graph_from_args(args: argparse.Namespace):
+    """The CG named by ``--space/--arch``, ``--torch/--input-shape`` or ``--onnx``."""
+    if graph_source(args) == "arch":
         from cgnas.spaces import space
         sp = space(args.space)
         arch = sp.parse(args.arch)
@@ -363,12 +369,9 @@ def _zcp_network(args: argparse.Namespace, proxies: list[str]) -> None:
         raise CgnasError("--archs and --part apply to a space's table, not to one network")
     if args.space and not args.arch:
         raise CgnasError("--space goes with --arch (or alone, for its table), not with --torch or --onnx")
-    if sum(bool(source) for source in (args.arch, args.torch, args.onnx)) > 1:
-        raise CgnasError("give one network: --space S --arch A, --torch pkg.module:factory, or --onnx FILE")
+    source = graph_source(args)
     check_proxies(proxies)
-    if args.arch:
-        if not args.space:
-            raise CgnasError("--arch needs --space (one of nb101, nb201, nb301)")
+    if source == "arch":
         scores = run_proxies(args.space, [args.arch], proxies, seed=args.seed, cache_root=args.cache_dir,
                              data_dir=args.data_dir, data_batch=args.data_batch)
         if scores.errors:
@@ -377,7 +380,7 @@ def _zcp_network(args: argparse.Namespace, proxies: list[str]) -> None:
         values, errors = {n: float(scores.values[n][0]) for n in proxies}, {}
     else:
         torch.manual_seed(args.seed)
-        if args.torch:
+        if source == "torch":
             if not args.input_shape:
                 raise CgnasError("--torch needs --input-shape, e.g. 1,3,32,32")
             net, image_shape, name = load_torch_factory(args.torch), _parse_shape(args.input_shape)[1:], args.torch
