@@ -72,7 +72,8 @@ def graph_source(args: argparse.Namespace) -> str:
     if len(chosen) != 1:
         raise CgnasError("give exactly one of --space S --arch A, --torch pkg.module:factory, or --onnx FILE")
     if chosen[0] == "arch" and not args.space:
-        raise CgnasError("--arch needs --space (one of nb101, nb201, nb301, ofa_mbv3)")
+        from cgnas.spaces import space_names
+        raise CgnasError(f"--arch needs --space (one of {', '.join(space_names())})")
     return chosen[0]
 
 
@@ -582,7 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("zcp", parents=[common, cached],
                        help="zero-cost proxies of a space's table (with their Spearman against accuracy) "
                             "or of one network")
-    add_graph_source(p, space_help="nb101, nb201 or nb301: alone, its benchmark table; with --arch, one architecture")
+    add_graph_source(p, space_help="a space with a benchmark table (see `cgnas spaces`): alone, its table; "
+                     "with --arch, one architecture")
     p.add_argument("--proxies", default="all", help="comma-separated subset of params,flops,synflow,snip,"
                    "grad_norm,fisher,grasp,jacov,nwot,zen, or 'all'")
     p.add_argument("--archs", choices=("table", "naslib"), default="table",
