@@ -177,6 +177,21 @@ def test_zen_needs_global_pooling():
         compute(nn.Linear(2, 3), ["zen"], tiny_batch())
 
 
+class Relu6Gate(nn.Module):
+    def forward(self, x):
+        return nn.functional.relu6(x + 3) / 6
+
+
+def test_grasp_through_hardsigmoid_equals_its_relu6_form():
+    # PyTorch has no second derivative for hardsigmoid; MobileNetV3's SE gates need one in GraSP.
+    torch.manual_seed(0)
+    fused = nn.Sequential(nn.Linear(2, 8), nn.Hardsigmoid(), nn.Linear(8, 3))
+    written_out = nn.Sequential(fused[0], Relu6Gate(), fused[2])
+    batch = tiny_batch(n=8)
+    value = compute(fused, ["grasp"], batch)["grasp"]
+    assert value != 0 and value == pytest.approx(compute(written_out, ["grasp"], batch)["grasp"], rel=1e-6)
+
+
 def run_cli(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()

@@ -64,6 +64,17 @@ class CallRecorder(TorchFunctionMode):
         return out
 
 
+class TwiceDifferentiable(TorchFunctionMode):
+    """Runs ``F.hardsigmoid(x)`` as ``relu6(x + 3) / 6``, the same function: PyTorch's fused
+    hardsigmoid kernel has no second derivative, which GraSP's Hessian-vector product needs
+    (MobileNetV3's squeeze-excitation gates use it)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is F.hardsigmoid:
+            return F.relu6(args[0] + 3) / 6
+        return func(*args, **(kwargs or {}))
+
+
 @dataclass
 class LossGradients:
     """Per weighted layer: the weight, its gradient of the cross-entropy loss on the batch,

@@ -24,6 +24,7 @@ from cgnas.zcp.probe import (
     RELUS,
     CallRecorder,
     Probe,
+    TwiceDifferentiable,
     logits,
     weighted_layers,
     without_batchnorm,
@@ -89,7 +90,9 @@ def grasp(probe: Probe) -> float:
     r"""GraSP (Wang et al., ICLR 2020): :math:`-\sum \theta \odot H g` over weighted layers,
     ``g`` the loss gradient and ``H`` the Hessian of the loss, by a Hessian-vector product."""
     weights = [layer.weight for layer in weighted_layers(probe.net)]
-    grads = torch.autograd.grad(probe.loss(), weights, create_graph=True, allow_unused=True)
+    with TwiceDifferentiable():
+        loss = probe.loss()
+    grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     used = [(w, g) for w, g in zip(weights, grads) if g is not None]
     z = sum((g.detach() * g).sum() for _, g in used)
     hg = torch.autograd.grad(z, [w for w, _ in used], allow_unused=True)
