@@ -13,9 +13,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from cgnas.errors import CgnasError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 EXIT_USAGE = 2
 
@@ -77,6 +80,13 @@ def graph_source(args: argparse.Namespace) -> str:
     return chosen[0]
 
 
+def torch_network(args: argparse.Namespace) -> tuple[nn.Module, tuple[int, ...]]:
+    """The module built by ``--torch`` and the input shape of ``--input-shape`` (batch included)."""
+    if not args.input_shape:
+        raise CgnasError("--torch needs --input-shape, e.g. 1,3,32,32")
+    return load_torch_factory(args.torch), _parse_shape(args.input_shape)
+
+
 def graph_from_args(args: argparse.Namespace):
     """The CG named by ``--space/--arch``, ``--torch/--input-shape`` or ``--onnx``."""
     if graph_source(args) == "arch":
@@ -88,10 +98,8 @@ def graph_from_args(args: argparse.Namespace):
         return cg
     if args.torch:
         from cgnas.graph.from_torch import from_torch
-        if not args.input_shape:
-            raise CgnasError("--torch needs --input-shape, e.g. 1,3,32,32")
-        return from_torch(load_torch_factory(args.torch), _parse_shape(args.input_shape),
-                          allow_unknown=args.allow_unknown, name=args.torch)
+        net, input_shape = torch_network(args)
+        return from_torch(net, input_shape, allow_unknown=args.allow_unknown, name=args.torch)
     from cgnas.graph.onnx_io import from_onnx
     return from_onnx(args.onnx, allow_unknown=args.allow_unknown, name=Path(args.onnx).name)
 
@@ -382,9 +390,8 @@ def _zcp_network(args: argparse.Namespace, proxies: list[str]) -> None:
     else:
         torch.manual_seed(args.seed)
         if source == "torch":
-            if not args.input_shape:
-                raise CgnasError("--torch needs --input-shape, e.g. 1,3,32,32")
-            net, image_shape, name = load_torch_factory(args.torch), _parse_shape(args.input_shape)[1:], args.torch
+            net, input_shape = torch_network(args)
+            image_shape, name = input_shape[1:], args.torch
         else:
             cg = graph_from_args(args)
             net, image_shape, name = cg.to_torch(), tuple(cg.shapes[cg.input_nodes()[0]]), cg.name
