@@ -155,3 +155,19 @@ def test_descriptor_counts_nodes_by_cell_and_keeps_a_stage_at_its_level_across_r
              "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"]
     a, b = GraphSet.from_cgs([nb201.to_cg(nb201.parse(c)) for c in cells]).descriptors()
     assert not np.array_equal(a, b)
+
+
+def test_dropping_table_constant_descriptor_columns_leaves_a_ridge_unchanged(tmp_path):
+    import numpy as np
+
+    from cgnas.data.cache import labeled_graphs
+    from cgnas.graph.descriptor import DESCRIPTOR_LENGTH, varying_columns
+    from cgnas.model.ridge import RidgeLOO
+
+    graphs, labels = labeled_graphs("nb201", "cifar10_test", tmp_path, limit=200, progress=False)
+    full = graphs.descriptors()
+    compact = varying_columns(full)
+    assert compact.shape[0] == 200 and compact.shape[1] < DESCRIPTOR_LENGTH / 100
+    assert np.ptp(compact, axis=0).min() > 0 and compact.shape[1] == (np.ptp(full, axis=0) > 0).sum()
+    np.testing.assert_allclose(RidgeLOO().fit(compact[:40], labels[:40]).predict(compact[40:]),
+                               RidgeLOO().fit(full[:40], labels[:40]).predict(full[40:]), rtol=1e-12)

@@ -54,6 +54,7 @@ from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.graphset import GraphSet
 from cgnas.data.tables import benchmark
 from cgnas.errors import CgnasError
+from cgnas.graph.descriptor import varying_columns
 from cgnas.model.predictor import FINETUNE_DEFAULT, FIT_DEFAULT, Predictor
 from cgnas.model.predictor_net import PredictorConfig
 from cgnas.model.ridge import MIN_SAMPLES, RidgeLOO
@@ -253,7 +254,7 @@ def run_transfer(config: TransferConfig, cache_root: str | os.PathLike | None = 
     baselines += [p for p in config.proxies if p not in baselines]
     scores = proxy_scores(target, graphs, baselines, cache_root, data_dir, progress)
     proxies = {p: scores[p] for p in config.proxies}  # blended with each transferred predictor
-    descriptors = graphs.descriptors() if "ridge" in config.methods else None
+    descriptors = varying_columns(graphs.descriptors()) if "ridge" in config.methods else None
     previous = finished_seeds(out, config)
     raw: list[dict[str, Any]] = previous["runs"] if previous else []
     scatter: dict[str, Any] = previous["scatter"] if previous else {}

@@ -65,3 +65,14 @@ def descriptors_from_raw(raw: np.ndarray, node_ptr: np.ndarray, params: np.ndarr
     out[:, -2] = np.log2(np.maximum(np.asarray(params, dtype=np.float64), 1.0))
     out[:, -1] = np.log2(input_height)
     return out
+
+
+def varying_columns(descriptors: np.ndarray) -> np.ndarray:
+    """``[G, D']`` the columns of ``descriptors [G, D]`` that differ between some two rows.
+
+    A column constant over a whole table is constant on every subset of it, and
+    :class:`~cgnas.model.ridge.RidgeLOO` drops the columns constant on its training set, so a
+    ridge fits and predicts the same without them. Most cells are empty in any one space (NB101
+    keeps 50 of the 5,763 columns), so a table's descriptors shrink a hundredfold.
+    """
+    return descriptors[:, (descriptors != descriptors[:1]).any(axis=0)]
