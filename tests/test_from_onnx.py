@@ -191,6 +191,30 @@ def test_more_ops_agree(tmp_path):
     assert via_onnx(m, (1, 4, 8, 8), tmp_path).same_as(from_torch(m, (1, 4, 8, 8)))
 
 
+def test_identity_pools_and_nested_concats_import_the_same_both_ways(tmp_path):
+    class Forms(nn.Module):
+        """VGG's adaptive pool to the map's own size (ONNX: a 1x1 AveragePool), a 1x1 max pool,
+        Inception-v3's concat inside a concat, and a concat that another op also reads."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(8)
+
+        def forward(self, x):
+            a = F.max_pool2d(self.pool(self.conv(x)), 1)
+            inner = torch.cat([a, a.relu()], 1)
+            shared = torch.cat([a, -a], 1)
+            return torch.cat([a, inner], 1), torch.cat([shared, a], 1), shared.sigmoid()
+
+    m = Forms()
+    cg = from_torch(m, (1, 3, 8, 8))
+    concats = sorted(len(n.inputs) for n in cg if n.op == "concat")
+    assert concats == [2, 2, 3]  # only the inner concat with one reader is merged
+    assert not {"adaptive_avgpool", "maxpool", "avgpool"} & set(cg.op_counts())
+    assert via_onnx(m, (1, 3, 8, 8), tmp_path).same_as(cg)
+
+
 # ============================================================ bad input
 def test_unknown_onnx_op(tmp_path):
     path = export_onnx(ErfNet(), (1, 3, 8, 8), tmp_path / "erf.onnx")

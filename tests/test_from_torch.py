@@ -141,6 +141,9 @@ EXPECTED_OPS = {
               "reshape": 2},
     "transformer": {"layernorm": 2, "linear": 6, "reshape": 4, "transpose": 4, "matmul": 2,
                     "scale": 1, "softmax": 1, "add": 2, "gelu": 1},
+    # stem, downsample, 2 depthwise 7x7 and 2 layer scales; no node for stochastic depth
+    "convnext": {"conv": 6, "layernorm": 5, "linear": 5, "transpose": 8, "gelu": 2, "add": 2,
+                 "global_avgpool": 1},
 }
 
 
@@ -198,6 +201,13 @@ def test_zoo_details(zoo_graphs):
     assert matmuls[0].shape == (4, 16, 16) and matmuls[1].shape == (4, 16, 8)
     scale = next(n for n in tf if n.op == "scale")
     assert scale.attrs["value"] == pytest.approx(1 / math.sqrt(8))
+    # ConvNeXt: each learned layer scale (C, 1, 1) is a depthwise 1x1 conv without bias, read
+    # straight off the block's MLP; stochastic depth (identity in eval mode) left no node
+    cn = zoo_graphs["convnext"][2]
+    scales = [n for n in cn if n.op == "conv" and n.attrs["kernel"] == (1, 1)]
+    assert [(n.attrs["groups"], n.attrs["bias"], n.shape[0]) for n in scales] == [(16, False, 16), (32, False, 32)]
+    consumers = {i: [cn.ops[d] for s, d in cn.edges() if s == i] for i in range(len(cn))}
+    assert all(cn.ops[n.inputs[0]] == "transpose" and consumers[n.index] == ["add"] for n in scales)
     assert next(n for n in tf if n.op == "softmax").attrs == {"axis": -1}
 
 
@@ -519,6 +529,49 @@ def test_unknown_module_and_parameter_operand():
         from_torch(PosEmbed(), (1, 4, 8))
     cg = from_torch(PosEmbed(), (1, 4, 8), allow_unknown=True)
     assert cg.ops == ["input", "unknown", "output"] and cg.inputs[1] == (0,)
+
+
+def bump(x, training):
+    """Returns ``x`` itself: the identity in eval mode, an in-place change while training."""
+    return x.add_(1) if training else x
+
+
+def bump_always(x):
+    return x.add_(1)
+
+
+torch.fx.wrap("bump")  # leaves of fx tracing, as torchvision's stochastic_depth is
+torch.fx.wrap("bump_always")
+
+
+def test_a_function_that_returns_its_input_unchanged_is_no_node_and_one_that_modifies_it_is_unknown():
+    net = Lambda(lambda s, x: bump(s.conv(x), s.training), conv=nn.Conv2d(3, 4, 3))
+    assert net.training
+    assert from_torch(net, (1, 3, 8, 8)).ops == ["input", "conv", "output"]  # imported in eval mode
+    assert net.training  # and the module's own mode is given back
+    with pytest.raises(UnknownOperatorError, match="bump_always"):
+        from_torch(Lambda(lambda s, x: bump_always(s.conv(x)), conv=nn.Conv2d(3, 4, 3)), (1, 3, 8, 8))
+
+
+@pytest.mark.parametrize("shape, is_conv", [((4, 1, 1), True), ((1, 4, 1, 1), True), ((6,), False),
+                                            ((4, 6, 6), False), ((1, 1, 1), False)])
+def test_a_learned_per_channel_scale_is_a_depthwise_1x1_conv(shape, is_conv):
+    net = Lambda(lambda s, x: s.gamma * s.conv(x), conv=nn.Conv2d(3, 4, 3))
+    net.gamma = nn.Parameter(torch.rand(shape))
+    if not is_conv:
+        with pytest.raises(UnknownOperatorError, match="with a parameter operand"):
+            from_torch(net, (1, 3, 8, 8))
+        return
+    cg = from_torch(net, (1, 3, 8, 8))
+    assert cg.ops == ["input", "conv", "conv", "output"] and cg.attrs[2]["groups"] == 4
+    assert cg.num_params() == sum(p.numel() for p in net.parameters())
+    rebuilt = cg.to_torch()
+    with torch.no_grad():  # the same function: copy the weights over, compare outputs
+        first, second = (m for m in rebuilt.modules() if isinstance(m, nn.Conv2d))
+        first.load_state_dict(net.conv.state_dict())
+        second.weight.copy_(net.gamma.reshape(4, 1, 1, 1))
+        x = torch.randn(2, 3, 8, 8)
+        torch.testing.assert_close(rebuilt.eval()(x), net(x))
 
 
 def test_autograd_function_is_traced_through():

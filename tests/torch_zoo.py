@@ -322,5 +322,64 @@ def transformer():
     return EncoderBlock(), (1, 16, 32)
 
 
+# ----------------------------------------------------------------- ConvNeXt
+def stochastic_depth(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Drops whole samples of a residual branch while training, as torchvision's does."""
+    if not training or p == 0.0:
+        return x
+    keep = torch.empty(x.shape[0], 1, 1, 1).bernoulli_(1.0 - p) / (1.0 - p)
+    return x * keep
+
+
+torch.fx.wrap("stochastic_depth")  # a leaf of fx tracing, as torchvision makes it
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an NCHW map, through channels-last."""
+
+    def forward(self, x):
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """Depthwise 7x7, LayerNorm and an MLP channels-last, a learned per-channel layer scale
+    and stochastic depth on the residual branch."""
+
+    def __init__(self, dim: int, layer_scale: float = 1e-6, drop: float = 0.1) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim, 1, 1), layer_scale))
+        self.drop = drop
+
+    def forward(self, x):
+        y = self.norm(self.dwconv(x).permute(0, 2, 3, 1))
+        y = self.fc2(self.act(self.fc1(y))).permute(0, 3, 1, 2)
+        return x + stochastic_depth(self.gamma * y, self.drop, self.training)
+
+
+class ConvNeXt(nn.Module):
+    def __init__(self, widths: tuple[int, int] = (16, 32), num_classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 4, stride=4), LayerNorm2d(widths[0]))
+        self.stage1 = ConvNeXtBlock(widths[0])
+        self.down = nn.Sequential(LayerNorm2d(widths[0]), nn.Conv2d(widths[0], widths[1], 2, stride=2))
+        self.stage2 = ConvNeXtBlock(widths[1])
+        self.norm = nn.LayerNorm(widths[1])
+        self.fc = nn.Linear(widths[1], num_classes)
+
+    def forward(self, x):
+        x = self.stage2(self.down(self.stage1(self.stem(x))))
+        return self.fc(self.norm(x.mean((2, 3))))
+
+
+def convnext():
+    return ConvNeXt(), (1, 3, 32, 32)
+
+
 ZOO = {"resnet": resnet, "mobilenet_v2": mobilenet_v2, "densenet": densenet,
-       "inception": inception, "senet": senet, "transformer": transformer}
+       "inception": inception, "senet": senet, "transformer": transformer, "convnext": convnext}

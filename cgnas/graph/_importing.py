@@ -2,8 +2,9 @@
 :mod:`~cgnas.graph.onnx_io`), so that both write the same canonical CG:
 
 * :class:`Assembler` collects nodes, then fuses ``x * sigmoid(x)`` into ``silu`` (and
-  ``x * hardsigmoid(x)`` into ``hswish``), merges
-  chained transposes (the ONNX exporter does) and chained reshapes and drops nodes that no output depends on;
+  ``x * hardsigmoid(x)`` into ``hswish``), merges chained transposes (the ONNX exporter does),
+  chained reshapes and nested concats along one axis (the exporter flattens them), drops
+  pools that return their input, and drops nodes that no output depends on;
 * :func:`scalar` stores constants as the shortest decimal of their float32 value;
 * :func:`reshape_kind`, :func:`mean_op`, :func:`slice_spec`, :func:`pad_spec` normalize
   shape ops the same way on both paths.
@@ -53,6 +54,22 @@ def scalar_operand(op: str, value: float, const_first: bool) -> str | tuple[str,
     return None
 
 
+def channel_scale(weight_shape: Sequence[int], x_shape: Sequence[int]) -> dict[str, Any] | None:
+    """The conv attrs that ``x * w`` (or ``w * x``) is imported as when ``w`` is a learned
+    per-channel scale, else None.
+
+    For ``x`` of shape ``[N, C, H, W]`` (batch included) and a parameter ``w`` of shape
+    ``[C, 1, 1]`` or ``[1, C, 1, 1]`` (ConvNeXt's layer scale), ``y_c = w_c x_c`` is a depthwise
+    1×1 convolution without bias: the same function with the same ``C`` parameters, in the
+    vocabulary, and rebuilt by ``to_torch()``.
+    """
+    w = tuple(int(s) for s in weight_shape)
+    if len(x_shape) != 4 or len(w) not in (3, 4) or w[-3:] != (x_shape[1], 1, 1) or w[:-3] not in ((), (1,)):
+        return None
+    return {"kernel": (1, 1), "stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": int(x_shape[1]),
+            "bias": False}
+
+
 def unknown_error(kind: str, target: str, node: str, hint: str = "") -> UnknownOperatorError:
     """The error every importer raises for an operator outside the vocabulary."""
     return UnknownOperatorError(
@@ -62,6 +79,15 @@ def unknown_error(kind: str, target: str, node: str, hint: str = "") -> UnknownO
 
 _GATED = {"sigmoid": "silu", "hsigmoid": "hswish"}
 """``x * gate(x)`` written out (or exported before opset 14, for hardswish) -> one op."""
+
+
+def _is_identity_pool(op: str, attrs: dict[str, Any], in_shape: Sequence[int]) -> bool:
+    """A pool that returns its input: a 1x1 window at stride 1 without padding, or an adaptive
+    pool to the input's own size (VGG's ``AdaptiveAvgPool2d(7)`` on a 7x7 map, which an ONNX
+    exporter writes as a 1x1 ``AveragePool``)."""
+    if op in ("maxpool", "avgpool"):
+        return (attrs["kernel"], attrs["stride"], attrs["padding"]) == ((1, 1), (1, 1), (0, 0))
+    return op == "adaptive_avgpool" and tuple(attrs["output_size"]) == tuple(in_shape[-2:])
 
 
 class Assembler:
@@ -83,8 +109,8 @@ class Assembler:
         return len(self.ops) - 1
 
     def finish(self) -> CompGraph:
-        """Canonicalize (fuse ``silu``/``hswish``, merge chained transposes and reshapes), drop
-        dead nodes, renumber."""
+        """Canonicalize (fuse ``silu``/``hswish``, merge chained transposes, reshapes and
+        concats, drop identity pools), drop dead nodes, renumber."""
         n = len(self.ops)
         ops, ins, attrs = self.ops, self.inputs, self.attrs
         consumers = [0] * n
@@ -110,6 +136,17 @@ class Assembler:
                     consumers[j] = 0
                     if perm == tuple(range(len(perm))):
                         alias[i] = ins[j][0]
+            elif ops[i] == "concat":  # cat([a, cat([b, c])]) on one axis is cat([a, b, c])
+                merged: list[int] = []
+                for j in ins[i]:
+                    if ops[j] == "concat" and attrs[j]["axis"] == attrs[i]["axis"] and consumers[j] == 1:
+                        merged.extend(ins[j])
+                        consumers[j] = 0
+                    else:
+                        merged.append(j)
+                ins[i] = tuple(merged)
+            elif _is_identity_pool(ops[i], attrs[i], self.shapes[ins[i][0]] if ins[i] else ()):
+                alias[i] = ins[i][0]
             elif ops[i] in ("reshape", "flatten"):
                 j = ins[i][0]
                 if ops[j] in ("reshape", "flatten") and consumers[j] == 1:  # one reshape

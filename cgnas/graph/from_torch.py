@@ -1,10 +1,10 @@
 """Any ``nn.Module`` -> :class:`~cgnas.graph.compgraph.CompGraph` (DESIGN.md section 1, way 2).
 
-The module is traced with ``torch.fx`` by a tracer whose leaf modules are the built-in
-``torch.nn`` layers (a subclass that keeps its base's ``forward`` counts as its base);
-containers and user modules are traced through. One forward pass on a random input of
-``input_shape`` (batch included, eval mode, no grad) records every tensor's shape; the
-batch dim is then dropped. Each fx node maps onto the vocabulary of
+The module is traced in eval mode with ``torch.fx`` by a tracer whose leaf modules are the
+built-in ``torch.nn`` layers (a subclass that keeps its base's ``forward`` counts as its
+base); containers and user modules are traced through. One forward pass on a random input
+of ``input_shape`` (batch included, no grad) records every tensor's shape; the batch dim is
+then dropped. Each fx node maps onto the vocabulary of
 :mod:`cgnas.graph.ops`:
 
 * modules ``Conv2d``, ``BatchNorm1d/2d``, ``Linear``, ``LayerNorm`` and the functions
@@ -14,7 +14,9 @@ batch dim is then dropped. Each fx node maps onto the vocabulary of
   ``sigmoid``, ``tanh``, ``silu``, ``hswish``, ``hsigmoid``, ``gelu``, ``softmax``;
 * ``+ * - / @`` (operators, ``torch.*``, methods) between two tensors -> ``add``, ``mul``,
   ``sub``, ``div``, ``matmul``; with a scalar: ``x * 0`` -> ``zero``, ``x * c`` and ``x / c``
-  -> ``scale``, ``x + c`` and ``x - c`` -> ``shift``; ``-x`` -> ``scale`` by -1;
+  -> ``scale``, ``x + c`` and ``x - c`` -> ``shift``; ``-x`` -> ``scale`` by -1; ``x * w``
+  with a learned per-channel ``w`` of shape ``[C, 1, 1]`` (ConvNeXt's layer scale) -> a
+  depthwise 1×1 ``conv`` without bias (:func:`~cgnas.graph._importing.channel_scale`);
 * pooling, ``torch.cat``, means over H and W (``x.mean((2, 3))``,
   ``AdaptiveAvgPool2d(1)``) -> ``global_avgpool``, other means -> ``mean``;
 * ``view`` / ``reshape`` / ``flatten`` / ``squeeze`` / ``unsqueeze``: no node when the shape
@@ -22,13 +24,16 @@ batch dim is then dropped. Each fx node maps onto the vocabulary of
   ``reshape`` otherwise; ``transpose`` / ``permute`` -> ``transpose`` with the full
   permutation; slicing and ``chunk`` / ``split`` -> ``slice``; ``F.pad`` -> ``pad``;
   ``F.interpolate`` -> ``upsample``;
-* no-ops at inference (``Identity``, ``Dropout``, ``contiguous``, ``clone``, ...) -> no node.
+* no-ops at inference (``Identity``, ``Dropout``, ``contiguous``, ``clone``, ...) -> no node;
+  so is any other function that hands back its input tensor itself, not modified in place,
+  on the recording pass (torchvision's ``stochastic_depth`` in eval mode).
 
 Anything else raises :class:`~cgnas.errors.UnknownOperatorError` naming the operator and
 the fx node, or becomes an ``unknown`` node (attrs ``target``) with ``allow_unknown=True``.
 Nodes that no output depends on are dropped, ``x * sigmoid(x)`` is written ``silu`` (and
-``x * hardsigmoid(x)`` ``hswish``), chained transposes and chained reshapes become one node
-(see :mod:`cgnas.graph._importing`), so that ``from_torch`` and :func:`cgnas.from_onnx` of
+``x * hardsigmoid(x)`` ``hswish``), chained transposes, chained reshapes and nested concats
+become one node, pools that return their input are dropped (see
+:mod:`cgnas.graph._importing`), so that ``from_torch`` and :func:`cgnas.from_onnx` of
 the same network agree. Scalars are stored as float32 shortest decimals (``x * 0.1`` has
 ``value`` 0.1, ``x / c`` has ``1/float32(c)``), as ONNX stores them. ``from_torch(cg.to_torch(),
 (1,) + cg.shapes[0]) == cg`` for builder graphs.
@@ -46,8 +51,8 @@ from torch import fx, nn
 from torch.fx.node import map_aggregate, map_arg
 
 from cgnas.errors import CgnasError, ModelImportError
-from cgnas.graph._importing import (ALIAS, Assembler, mean_op, pad_spec, pair, scalar_operand,
-                                    reshape_kind, scalar, slice_spec, unknown_error)
+from cgnas.graph._importing import (ALIAS, Assembler, channel_scale, mean_op, pad_spec, pair, reshape_kind,
+                                    scalar, scalar_operand, slice_spec, unknown_error)
 from cgnas.graph.compgraph import CompGraph
 
 __all__ = ["from_torch"]
@@ -79,7 +84,12 @@ class _Recorder(fx.Interpreter):
 
     def run_node(self, n: fx.Node) -> Any:
         self.current = n
+        operands = _top_level_tensors(n, *self.fetch_args_kwargs_from_env(n))
+        versions = [t._version for _, t in operands]
         result = super().run_node(n)
+        # an op that hands back an operand itself, not modified in place, is the identity here
+        n.meta["cg_identity_of"] = next((a for (a, t), v in zip(operands, versions)
+                                        if result is t and t._version == v), None)
         has_tensor = False
 
         def meta(obj: Any) -> Any:
@@ -94,6 +104,12 @@ class _Recorder(fx.Interpreter):
         if isinstance(result, torch.Tensor) and result.numel() == 1 and not result.is_complex():
             n.meta["cg_scalar"] = float(result.detach().reshape(()).item())
         return result
+
+
+def _top_level_tensors(n: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[fx.Node, torch.Tensor]]:
+    """``(fx node, value)`` of each tensor that ``n`` takes directly as an argument."""
+    pairs = list(zip(n.args, args)) + [(n.kwargs[k], v) for k, v in kwargs.items()]
+    return [(a, v) for a, v in pairs if isinstance(a, fx.Node) and isinstance(v, torch.Tensor)]
 
 
 class _Const:
@@ -264,6 +280,9 @@ class _Converter:
         return found
 
     def unknown(self, n: fx.Node, target: str, kind: str = "operator", hint: str = "") -> None:
+        src = n.meta.get("cg_identity_of")
+        if self.idx(src) is not None:  # e.g. torchvision's stochastic_depth in eval mode
+            return self.alias(n, src)
         if not self.allow_unknown:
             raise unknown_error(kind, target, n.name, hint)
         inputs = self.tensor_inputs(n)
@@ -597,9 +616,13 @@ class _Converter:
                                 hint=" (use nn.Linear or F.linear for a weight matrix)")
         tensor, const, const_first = (ai, b, False) if ai is not None else (bi, a, True)
         c = self.scalar_of(const)
+        learned = isinstance(self.vals.get(const), _Const) and self.vals[const].param is not None
+        if op == "mul" and tensor is not None and learned:
+            attrs = channel_scale(const.meta["cg_meta"], self.full(a if ai is not None else b))
+            if attrs is not None:
+                return self.emit(n, "conv", (tensor,), attrs)
         if tensor is None or c is None:
-            what = "a parameter" if isinstance(self.vals.get(const), _Const) and \
-                self.vals[const].param else "a constant tensor"
+            what = "a parameter" if learned else "a constant tensor"
             return self.unknown(n, f"{target} with {what} operand")
         rule = scalar_operand(op, c, const_first)
         if rule == ALIAS:
@@ -774,6 +797,46 @@ def _concrete_args(module: nn.Module, n_inputs: int) -> dict[str, Any] | None:
     return concrete or None
 
 
+def _trace(module: nn.Module, n_inputs: int) -> fx.GraphModule:
+    """``module`` (with ``n_inputs`` tensor inputs) traced by :class:`_Tracer`, or a
+    :class:`ModelImportError` saying why not."""
+    cls_name = type(module).__name__
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(module, concrete_args=_concrete_args(module, n_inputs))
+        return fx.GraphModule(tracer.root, graph, class_name=cls_name)
+    except CgnasError:
+        raise
+    except Exception as exc:
+        raise ModelImportError(
+            f"torch.fx could not trace {cls_name}: {type(exc).__name__}: {_first_line(exc)}. "
+            f"Symbolic tracing needs a forward whose structure does not depend on tensor "
+            f"values (no `if x.sum() > 0:` or loops over tensor data); move such code into a "
+            f"small nn.Module of its own, or export the model to ONNX and use cgnas.from_onnx"
+        ) from exc
+
+
+def _record(module: nn.Module, gm: fx.GraphModule, shapes: list[tuple[int, ...]]) -> None:
+    """Runs ``gm`` once without grad on seeded random inputs of ``shapes``, recording every
+    node's shape (:class:`_Recorder`)."""
+    first = next(iter(module.parameters()), None)
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    device = first.device if first is not None else torch.device("cpu")
+    gen = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(s, generator=gen, dtype=dtype).to(device) for s in shapes]
+    recorder = _Recorder(gm)
+    try:
+        with torch.no_grad():
+            recorder.run(*inputs)
+    except Exception as exc:
+        node = recorder.current
+        where = f" at node {node.name!r} ({_display(node.target)})" if node is not None else ""
+        raise ModelImportError(
+            f"the forward pass of {type(module).__name__} on input shape "
+            f"{tuple(shapes[0]) if len(shapes) == 1 else shapes} failed{where}: {type(exc).__name__}: "
+            f"{_first_line(exc)}. Check that input_shape (batch dim included) is what the model expects") from exc
+
+
 def from_torch(module: nn.Module, input_shape: Sequence[int] | Sequence[Sequence[int]], *,
                allow_unknown: bool = False, name: str = "") -> CompGraph:
     """The computational graph of ``module`` on inputs of ``input_shape``.
@@ -793,40 +856,13 @@ def from_torch(module: nn.Module, input_shape: Sequence[int] | Sequence[Sequence
     if not isinstance(module, nn.Module):
         raise ModelImportError(f"from_torch needs an nn.Module, got {type(module).__name__}")
     shapes = _input_shapes(input_shape)
-    cls_name = type(module).__name__
-    tracer = _Tracer()
-    try:
-        graph = tracer.trace(module, concrete_args=_concrete_args(module, len(shapes)))
-        gm = fx.GraphModule(tracer.root, graph, class_name=cls_name)
-    except CgnasError:
-        raise
-    except Exception as exc:
-        raise ModelImportError(
-            f"torch.fx could not trace {cls_name}: {type(exc).__name__}: {_first_line(exc)}. "
-            f"Symbolic tracing needs a forward whose structure does not depend on tensor "
-            f"values (no `if x.sum() > 0:` or loops over tensor data); move such code into a "
-            f"small nn.Module of its own, or export the model to ONNX and use cgnas.from_onnx"
-        ) from exc
-
-    first = next(iter(module.parameters()), None)
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    device = first.device if first is not None else torch.device("cpu")
-    gen = torch.Generator().manual_seed(0)
-    inputs = [torch.randn(s, generator=gen, dtype=dtype).to(device) for s in shapes]
     modes = [(m, m.training) for m in module.modules()]
-    recorder = _Recorder(gm)
+    module.eval()  # traced in eval mode too: fx bakes `self.training` into the graph as a constant
     try:
-        module.eval()
-        with torch.no_grad():
-            recorder.run(*inputs)
-    except Exception as exc:
-        node = recorder.current
-        where = f" at node {node.name!r} ({_display(node.target)})" if node is not None else ""
-        raise ModelImportError(
-            f"the forward pass of {cls_name} on input shape {tuple(shapes[0]) if len(shapes) == 1 else shapes} "
-            f"failed{where}: {type(exc).__name__}: {_first_line(exc)}. Check that input_shape (batch dim "
-            f"included) is what the model expects") from exc
+        gm = _trace(module, len(shapes))
+        _record(module, gm, shapes)
     finally:
         for m, mode in modes:
             m.training = mode
     return _Converter(gm, allow_unknown, name).run()
+

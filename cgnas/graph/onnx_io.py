@@ -18,7 +18,8 @@ of the network (e.g. two poolings of one tensor) stay two nodes.
    torch code it came from: ``Conv`` -> ``conv``, ``Gemm`` and ``MatMul`` by a constant
    (+ ``Add`` of a constant bias) -> ``linear``, ``MatMul`` of two tensors -> ``matmul``,
    ``BatchNormalization``, ``LayerNormalization``, activations (``Clip(0, 6)`` ->
-   ``relu6``), elementwise ops (a scalar constant operand -> ``shift``/``scale``/``zero``),
+   ``relu6``), elementwise ops (a scalar constant operand -> ``shift``/``scale``/``zero``;
+   ``Mul`` by a ``[C, 1, 1]`` initializer -> a depthwise 1×1 ``conv``),
    ``Concat``, pools, ``GlobalAveragePool`` and ``ReduceMean`` over H, W ->
    ``global_avgpool``, ``Flatten``/``Reshape``/``Squeeze``/``Unsqueeze`` (no node, ``flatten``
    or ``reshape`` by shape), ``Transpose``, ``Slice`` (consecutive slices of disjoint axes
@@ -30,7 +31,8 @@ Known limits (where a file cannot tell what the torch code was): a norm's ``affi
 is read from whether its scale is an initializer or an exporter-made constant of ones (with
 zero bias); files written by an eval-mode exporter have batch norms folded into convs, and
 files whose exporter merged duplicate operations (CSE) or fused transposes cannot be split
-again; ``AdaptiveAvgPool2d(k)`` with ``k > 1`` arrives as ``AveragePool``; before opset 17
+again; ``AdaptiveAvgPool2d(k)`` with ``k > 1`` arrives as ``AveragePool`` (the same CG only
+where ``k`` is the map's own size, a pool that both importers drop); before opset 17
 ``LayerNormalization`` is decomposed into primitive ops (``Pow``, ``Sqrt``: unknown); input
 dims other than the batch must be static.
 """
@@ -47,8 +49,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from cgnas.errors import CgnasError, ModelImportError
-from cgnas.graph._importing import (ALIAS, Assembler, mean_op, pad_spec, reshape_kind, scalar_operand,
-                                    scalar, slice_spec, unknown_error)
+from cgnas.graph._importing import (ALIAS, Assembler, channel_scale, mean_op, pad_spec, reshape_kind,
+                                    scalar, scalar_operand, slice_spec, unknown_error)
 from cgnas.graph.compgraph import CompGraph
 
 __all__ = ["export_onnx", "from_onnx", "DEFAULT_OPSET"]
@@ -763,6 +765,10 @@ class _OnnxConverter:
             return self.emit(n, op, (ai, bi))
         tensor, cname, const_first = (ai, b, False) if ai is not None else (bi, a, True)
         c = self.const(cname)
+        if op == "mul" and tensor is not None and c is not None and cname in self.g.params:
+            attrs = channel_scale(c.shape, self.full(a if ai is not None else b))
+            if attrs is not None:
+                return self.emit(n, "conv", (tensor,), attrs)
         if c is None or c.size != 1:
             what = "a parameter" if cname in self.g.params else "a constant tensor"
             return self.unknown(n, f"{n.op} with {what} operand")

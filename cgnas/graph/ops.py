@@ -38,7 +38,8 @@ VOCAB: dict[str, OpInfo] = {
     "input": OpInfo(False, "graph input"),
     "output": OpInfo(False, "graph output"),
     # weighted
-    "conv": OpInfo(True, "2-D convolution, incl. grouped/depthwise; attrs kernel, stride, padding, dilation, groups, bias"),
+    "conv": OpInfo(True, "2-D convolution, incl. grouped/depthwise; "
+                         "attrs kernel, stride, padding, dilation, groups, bias"),
     "linear": OpInfo(True, "fully connected layer y = xW^T + b over the last dim; attrs bias"),
     "batchnorm": OpInfo(True, "batch normalization over channels; attrs affine"),
     "layernorm": OpInfo(True, "layer normalization over the trailing dims; attrs normalized_shape, affine"),
