@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from cgnas.errors import CgnasError
+from cgnas.errors import CgnasError, UnknownOperatorError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -96,12 +96,15 @@ def graph_from_args(args: argparse.Namespace):
         cg = sp.to_cg(arch)
         cg.name = f"{args.space}:{sp.format(arch)}"
         return cg
-    if args.torch:
-        from cgnas.graph.from_torch import from_torch
-        net, input_shape = torch_network(args)
-        return from_torch(net, input_shape, allow_unknown=args.allow_unknown, name=args.torch)
-    from cgnas.graph.onnx_io import from_onnx
-    return from_onnx(args.onnx, allow_unknown=args.allow_unknown, name=Path(args.onnx).name)
+    try:
+        if args.torch:
+            from cgnas.graph.from_torch import from_torch
+            net, input_shape = torch_network(args)
+            return from_torch(net, input_shape, allow_unknown=args.allow_unknown, name=args.torch)
+        from cgnas.graph.onnx_io import from_onnx
+        return from_onnx(args.onnx, allow_unknown=args.allow_unknown, name=Path(args.onnx).name)
+    except UnknownOperatorError as exc:  # name the flag, not the API argument
+        raise UnknownOperatorError(str(exc.args[0]).replace("pass allow_unknown=True", "pass --allow-unknown")) from exc
 
 
 # ----------------------------------------------------------------- commands

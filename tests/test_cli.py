@@ -54,6 +54,7 @@ def test_cg_summary_and_outputs(capsys, tmp_path):
     (["cg", "--arch", NB201], "--space"),
     (["cg", "--onnx", "/no/such/model.onnx"], "model.onnx"),
     (["cg", "--torch", "no_such_pkg.mod:f", "--input-shape", "1,3,32,32"], "no_such_pkg"),
+    (["cg", "--torch", "tests.test_from_torch:ErfNet", "--input-shape", "1,3,8,8"], "vocabulary; pass --allow-unknown"),
     (["spaces", "--data-dir", "/no/such/dir", "--json"], None),
     (["cache", "--space", "nb201", "--data-dir", "/no/such/dir"], "/no/such/dir"),
 ])
