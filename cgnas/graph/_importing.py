@@ -81,13 +81,16 @@ _GATED = {"sigmoid": "silu", "hsigmoid": "hswish"}
 """``x * gate(x)`` written out (or exported before opset 14, for hardswish) -> one op."""
 
 
+_POOLS = ("maxpool", "avgpool", "adaptive_avgpool")
+
+
 def _is_identity_pool(op: str, attrs: dict[str, Any], in_shape: Sequence[int]) -> bool:
     """A pool that returns its input: a 1x1 window at stride 1 without padding, or an adaptive
     pool to the input's own size (VGG's ``AdaptiveAvgPool2d(7)`` on a 7x7 map, which an ONNX
     exporter writes as a 1x1 ``AveragePool``)."""
-    if op in ("maxpool", "avgpool"):
-        return (attrs["kernel"], attrs["stride"], attrs["padding"]) == ((1, 1), (1, 1), (0, 0))
-    return op == "adaptive_avgpool" and tuple(attrs["output_size"]) == tuple(in_shape[-2:])
+    if op == "adaptive_avgpool":
+        return tuple(attrs["output_size"]) == tuple(in_shape[-2:])
+    return (attrs["kernel"], attrs["stride"], attrs["padding"]) == ((1, 1), (1, 1), (0, 0))
 
 
 class Assembler:
@@ -145,7 +148,7 @@ class Assembler:
                     else:
                         merged.append(j)
                 ins[i] = tuple(merged)
-            elif _is_identity_pool(ops[i], attrs[i], self.shapes[ins[i][0]] if ins[i] else ()):
+            elif ops[i] in _POOLS and _is_identity_pool(ops[i], attrs[i], self.shapes[ins[i][0]]):
                 alias[i] = ins[i][0]
             elif ops[i] in ("reshape", "flatten"):
                 j = ins[i][0]
