@@ -25,6 +25,7 @@ cgnas's other dependencies and the repository on ``PYTHONPATH``::
         numpy==2.4.6 scipy==1.17.1 pandas==3.1.1 onnx==1.23.2 tqdm==4.70.1 matplotlib==3.11.2 networkx==3.6.1
     OMP_NUM_THREADS=1 PYTHONPATH=. /tmp/tvenv/bin/python benchmarks/torchvision_zoo.py \\
         [--models resnet18,vit_b_16] [--onnx] [--json]
+    ... torchvision_zoo.py --report docs/results/torchvision_zoo.json docs/results/torchvision_zoo_onnx.json
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import traceback
 from typing import Any
 
 import torch
+import torchvision
 
 from cgnas.graph.from_torch import from_torch
 from cgnas.graph.onnx_io import export_onnx, from_onnx
@@ -47,8 +49,6 @@ from cgnas.graph.onnx_io import export_onnx, from_onnx
 def published(name: str) -> dict[str, Any]:
     """Crop size, ``num_params`` and ``_ops`` (GMACs) of ``name``'s published weights with the
     smallest crop (the default weights where several share it)."""
-    import torchvision
-
     enum = torchvision.models.get_model_weights(name)
     weights = min(enum, key=lambda w: (w.transforms.keywords["crop_size"], w is not enum.DEFAULT))
     return {"weights": weights.name, "size": weights.transforms.keywords["crop_size"],
@@ -58,8 +58,6 @@ def published(name: str) -> dict[str, Any]:
 def check(name: str, onnx: bool) -> dict[str, Any]:
     """Import ``name`` into a CG and compare it with the published figures and with the model
     (and, with ``onnx``, with the CG of its ONNX export)."""
-    import torchvision
-
     ref = published(name)
     # a ViT's position embedding is sized for one resolution: build it for the published one
     options = {"image_size": ref["size"]} if name.startswith("vit_") else {}
@@ -84,14 +82,39 @@ def check(name: str, onnx: bool) -> dict[str, Any]:
     return row
 
 
-def main(argv: list[str] | None = None) -> int:
-    import torchvision
+def report(full: dict[str, Any], onnx: dict[str, Any]) -> str:
+    """The markdown table of docs/RESULTS.md 1.4: per torchvision module (family), counts of the
+    rows of ``full`` (a ``--json`` result) and the ONNX agreement of ``onnx`` (one with ``--onnx``)."""
+    same = {r["model"]: r["onnx_same"] for r in onnx["rows"] if "onnx_same" in r}
+    families: dict[str, list[dict[str, Any]]] = {}
+    for row in full["rows"]:
+        module = torchvision.models.get_model_builder(row["model"]).__module__
+        families.setdefault(module.rsplit(".", 1)[1], []).append(row)
+    lines = ["| torchvision module | models | imported | params = published | MACs = published (3 decimals) "
+             "| rebuilt by `to_torch()` | ONNX = torch | import s (max) |", "|---|---|---|---|---|---|---|---|"]
+    for family, rows in sorted(families.items()):
+        ok = [r for r in rows if "error" not in r]
+        checked = [same[r["model"]] for r in ok if r["model"] in same]
+        lines.append(" | ".join([
+            f"| {family}", str(len(rows)), str(len(ok)), str(sum(r["params_equal"] for r in ok)),
+            str(sum(r["gmacs"] == r["gmacs_published"] for r in ok)),
+            str(sum(r["rebuilt_output_ok"] and r["rebuilt_params_equal"] for r in ok)),
+            f"{sum(checked)} of {len(checked)}" if checked else "–",
+            f"{max(r['import_s'] for r in ok):.1f} |" if ok else "– |"]))
+    return "\n".join(lines)
 
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", help="comma-separated names (default: every classification model)")
     parser.add_argument("--onnx", action="store_true", help="also compare with the CG of the ONNX export")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--report", nargs=2, metavar=("FULL.json", "ONNX.json"),
+                        help="print the markdown table of two saved --json results (all models; --onnx) and exit")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(*(json.loads(Path(path).read_text()) for path in args.report)))
+        return 0
     names = args.models.split(",") if args.models else torchvision.models.list_models(torchvision.models)
     torch.manual_seed(0)
     rows = []
