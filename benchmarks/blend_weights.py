@@ -36,11 +36,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cgnas.data.cache import labeled_graphs  # noqa: E402
-from cgnas.experiments.transfer import TARGET_METRIC, proxy_scores  # noqa: E402
+from cgnas.experiments.search import SearchConfig, source_predictor  # noqa: E402
 from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
 from cgnas.model.ridge import RidgeLOO  # noqa: E402
+from cgnas.protocol import TARGET_METRIC, proxy_scores, split_order  # noqa: E402
 from cgnas.ranking import proxy_joins_blend, rank_blend, rank_scores  # noqa: E402
-from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 from cgnas.utils import cross_val_parts  # noqa: E402
 
 WEIGHTS = np.round(np.linspace(0, 1, 11), 1)
@@ -85,7 +85,7 @@ def main() -> None:
     else:
         proxy = proxy_scores(args.target, graphs, [args.proxy], args.cache_dir, None, progress=False)[args.proxy]
     for seed in [int(s) for s in args.seeds.split(",")]:
-        order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
+        order = split_order(len(graphs), seed)
         train, held = order[:args.k], order[100:]
         y_train = labels[train]
 

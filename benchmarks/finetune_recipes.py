@@ -16,11 +16,9 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from cgnas.data.cache import CGCache, labeled_graphs
-from cgnas.experiments.transfer import FAMILIES, TARGET_METRIC, source_graphs
 from cgnas.model import Predictor
+from cgnas.protocol import FAMILIES, TARGET_METRIC, source_graphs, split_order
 from cgnas.ranking import rank_scores
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
@@ -70,7 +68,7 @@ def main() -> None:
         recipes = [recipes[int(i) - 1] for i in args.recipes.split(",")]
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
-        order = np.random.default_rng([seed, 12345]).permutation(len(graphs))
+        order = split_order(len(graphs), seed)
         held_out, held_y = graphs.subset(order[100:]), labels[order[100:]]
         rows.append({"seed": seed, "recipe": "zero-shot",
                      "spearman": round(rank_scores(base.predict(held_out), held_y)[0], 3)})

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cgnas.data.cache import labeled_graphs  # noqa: E402
 from cgnas.data.tables import benchmark  # noqa: E402
-from cgnas.experiments.transfer import TARGET_METRIC  # noqa: E402
+from cgnas.protocol import TARGET_METRIC  # noqa: E402
 from cgnas.zcp.naslib import naslib_reference  # noqa: E402
 
 

@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cgnas  # noqa: E402
 from cgnas.data.graphset import GraphSet  # noqa: E402
+from cgnas.experiments.search import SearchConfig, source_predictor  # noqa: E402
 from cgnas.model.predictor import FINETUNE_DEFAULT  # noqa: E402
+from cgnas.protocol import split_order  # noqa: E402
 from cgnas.ranking import gated_blend, rank_scores, selected_blend  # noqa: E402
-from cgnas.search.runner import SearchConfig, source_predictor  # noqa: E402
 from cgnas.zcp.naslib import naslib_reference  # noqa: E402
 
 NOT_PROXIES = {"dataset", "naslib_op_tuple", "arch_str", "val_accuracy", "naslib_tuple", "hash", "adjacency_pruned",
@@ -85,7 +86,7 @@ def main() -> None:
     rows = []
     for k in [int(x) for x in args.k.split(",")]:
         for seed in [int(s) for s in args.seeds.split(",")]:
-            order = np.random.default_rng([seed, 12345]).permutation(len(labels))
+            order = split_order(len(labels), seed)
             train, held = order[:k], order[HELD_OUT_FROM:]
             base = source.copy(seed)
             model = base.copy().finetune(graphs.subset(train), labels[train], FINETUNE_DEFAULT, progress=False)

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from cgnas.data.cache import cache_dir
-from cgnas.search import SearchConfig, run_search
+from cgnas.experiments.search import SearchConfig, run_search
 
 
 def main() -> None:

@@ -228,7 +228,7 @@ def _pretrain_config(args: argparse.Namespace):
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:
-    from cgnas.train.pipeline import pretrain_on_spaces
+    from cgnas.pipeline import pretrain_on_spaces
 
     pred = pretrain_on_spaces(_list(args.spaces), args.out, _pretrain_config(args), seed=args.seed,
                               resume=args.resume, cache_root=args.cache_dir, data_dir=args.data_dir,
@@ -248,7 +248,7 @@ def _train_config(args: argparse.Namespace, **defaults: Any):
 
 def cmd_train(args: argparse.Namespace) -> None:
     from cgnas.model.predictor import FIT_DEFAULT
-    from cgnas.train.pipeline import train_on_sources
+    from cgnas.pipeline import train_on_sources
 
     train_on_sources(_list(args.sources), args.out, encoder=args.encoder, per_family=args.per_family,
                      config=_train_config(args, **FIT_DEFAULT.to_dict()), seed=args.seed, cache_root=args.cache_dir,
@@ -259,7 +259,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_finetune(args: argparse.Namespace) -> None:
     from cgnas.model.predictor import FINETUNE_DEFAULT
-    from cgnas.train.pipeline import finetune_on_target
+    from cgnas.pipeline import finetune_on_target
 
     finetune_on_target(args.predictor, args.target, args.samples, args.out, seed=args.seed, metric=args.metric,
                        labels_csv=args.labels, config=_train_config(args, **FINETUNE_DEFAULT.to_dict()),
@@ -270,7 +270,7 @@ def cmd_finetune(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from cgnas.train.pipeline import evaluate_on_target
+    from cgnas.pipeline import evaluate_on_target
 
     result = evaluate_on_target(args.predictor, args.target, metric=args.metric, labels_csv=args.labels,
                                 cache_root=args.cache_dir, data_dir=args.data_dir, progress=not args.quiet,
@@ -282,7 +282,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_transfer(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from cgnas.experiments.transfer import METHODS, OFA_TARGET, run_transfer, transfer_config
+    from cgnas.experiments.transfer import run_transfer
+    from cgnas.protocol import METHODS, OFA_TARGET, transfer_config
 
     ofa_options = {k: getattr(args, k) for k in ("pretrain_per_family", "pretrain_space_samples")
                    if getattr(args, k) is not None}
@@ -322,7 +323,7 @@ def _chosen(counts: dict[str, int]) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from cgnas.train.pipeline import predict_with_percentile
+    from cgnas.pipeline import predict_with_percentile
 
     cg = graph_from_args(args)
     result = predict_with_percentile(args.predictor, cg, target=args.target, cache_root=args.cache_dir,
@@ -415,7 +416,8 @@ def _zcp_network(args: argparse.Namespace, proxies: list[str]) -> None:
 def cmd_search(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from cgnas.search import EvolutionConfig, SearchConfig, run_search
+    from cgnas.experiments.search import SearchConfig, run_search
+    from cgnas.search import EvolutionConfig
     from cgnas.search.scorers import SEARCH_FINETUNE
 
     evolution = EvolutionConfig(**{k: getattr(args, k) for k in ("population", "tournament", "candidates",

@@ -17,9 +17,11 @@ from cgnas.cli import main
 from cgnas.data.ofa_oracle import OFAAccuracyOracle
 from cgnas.errors import CgnasError
 from cgnas.experiments.ofa_compare import compare, plot_compare, specialized_points
-from cgnas.experiments.transfer import OFATransferConfig, TransferConfig, run_transfer, transfer_config
+from cgnas.experiments.search import SearchConfig, run_search
+from cgnas.experiments.transfer import run_transfer
 from cgnas.model import EncoderConfig, Predictor, PredictorConfig
-from cgnas.search import EvolutionConfig, SearchConfig, run_search
+from cgnas.protocol import OFATransferConfig, TransferConfig, transfer_config
+from cgnas.search import EvolutionConfig
 from cgnas.search.mutation import PoolMutation
 from cgnas.search.oracle import OFAPredictorOracle, OverBudgetError
 from cgnas.search.scorers import SEARCH_FINETUNE

@@ -11,9 +11,10 @@ import cgnas
 from cgnas.data.cache import labeled_graphs
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
-from cgnas.experiments.transfer import TransferConfig, run_transfer
+from cgnas.experiments.transfer import run_transfer
 from cgnas.model import EncoderConfig, Predictor, PredictorConfig
 from cgnas.model.ridge import RidgeLOO
+from cgnas.protocol import TransferConfig
 from cgnas.train.pretrain import PretrainConfig
 from cgnas.train.supervised import TrainConfig
 from cgnas.zcp.runner import score_archs

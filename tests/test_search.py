@@ -13,11 +13,11 @@ import pytest
 
 from cgnas.cli import main
 from cgnas.errors import CgnasError
+from cgnas.experiments.search import SearchConfig, run_search
 from cgnas.experiments.search_plots import load_logs, plot_search, queries_to, summarize
-from cgnas.experiments.transfer import TransferConfig
 from cgnas.model.predictor import FIT_DEFAULT
-from cgnas.search import (BenchmarkOracle, EvolutionConfig, OutsidePoolError, PoolMutation, SearchConfig, evolve,
-                          random_search, run_search)
+from cgnas.protocol import TransferConfig
+from cgnas.search import BenchmarkOracle, EvolutionConfig, OutsidePoolError, PoolMutation, evolve, random_search
 from cgnas.search.oracle import Query
 from cgnas.search.scorers import SEARCH_FINETUNE, BlendScorer, GraphLookup, RidgeScorer
 from cgnas.train.pretrain import PretrainConfig

@@ -1,7 +1,7 @@
 """Experiment 2 (search) across methods: summary table and plots from the search logs.
 
 Every ``cgnas search`` run leaves ``<log_dir>/<space>_<method>_seed<seed>.json`` (see
-:mod:`cgnas.search.runner`). From the logs of one space this module computes, per method,
+:mod:`cgnas.experiments.search`). From the logs of one space this module computes, per method,
 over seeds:
 
 * the best-so-far label after each query (the best label among the first n queries), its

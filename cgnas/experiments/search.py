@@ -27,7 +27,7 @@ published accuracy predictor over the whole space
 (``max_macs``, millions, MACs of the real network at its resolution) that sampling and
 mutation respect; by default every proposal is grown to fill the budget (``fill_budget``).
 Its source predictor is the OFA transfer's k=0 predictor
-(:class:`~cgnas.experiments.transfer.OFATransferConfig`); ``synflow`` is not offered there.
+(:class:`~cgnas.protocol.OFATransferConfig`); ``synflow`` is not offered there.
 
 The source predictor (before any target label) depends on the space, the method, its build
 seed and options, not on the search seed: it is built once and kept in the cache directory
@@ -53,8 +53,8 @@ from typing import Any, Callable
 
 from cgnas.data.cache import cache_dir, labeled_graphs
 from cgnas.errors import CgnasError
-from cgnas.experiments.transfer import (FAMILIES, TARGETS, TransferConfig, pretrain_set, source_graphs,
-                                       transfer_config, transferred_predictor)
+from cgnas.protocol import (FAMILIES, TARGETS, TransferConfig, pretrain_set, source_graphs, transfer_config,
+                            transferred_predictor)
 from cgnas.model.predictor import Predictor
 from cgnas.model.ridge import RidgeLOO
 from cgnas.search.evolution import EvolutionConfig, evolve, random_search

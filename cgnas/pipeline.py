@@ -17,7 +17,7 @@ from cgnas.data.cache import labeled_graphs, table_spectra
 from cgnas.data.graphset import GraphSet
 from cgnas.data.tables import ARCH_COLUMNS, row_spec
 from cgnas.errors import CgnasError
-from cgnas.experiments.transfer import SOURCE_METRIC, TARGET_METRIC, source_graphs
+from cgnas.protocol import SOURCE_METRIC, TARGET_METRIC, source_graphs, split_order
 from cgnas.model.predictor import Predictor
 from cgnas.model.predictor_net import PredictorConfig
 from cgnas.ranking import rank_scores
@@ -120,7 +120,7 @@ def finetune_on_target(predictor: PathLike, target: str, samples: int, out: Path
     graphs, labels = target_graphs(target, metric, labels_csv, cache_root, data_dir, progress, limit)
     if not 2 <= samples <= len(graphs):
         raise CgnasError(f"--samples must be between 2 and {len(graphs)} (the labeled {target} architectures)")
-    idx = np.random.default_rng([seed, 12345]).permutation(len(graphs))[:samples]
+    idx = split_order(len(graphs), seed)[:samples]
     pred.seed = seed
     pred.finetune(graphs.subset(idx), labels[idx], config, progress=progress)
     pred.history["finetune_target"] = target
