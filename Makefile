@@ -24,5 +24,7 @@ demo: $(STAMP)
 
 # One OpenMP thread per process: the test models are tiny, and with two threads the suite ran
 # 15x slower whenever another process held one of the two cores (docs/RESULTS.md 1.7).
+# The layer contract (pyproject.toml [tool.importlinter]) first: it takes a second.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest -q

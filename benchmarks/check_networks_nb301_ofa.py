@@ -33,11 +33,11 @@ from scipy.stats import kendalltau, pearsonr, spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cgnas.data.ofa_oracle import OFAAccuracyOracle  # noqa: E402
+from cgnas.data.ofa_tables import read_measured, read_specialized  # noqa: E402
 from cgnas.data.paths import data_file  # noqa: E402
 from cgnas.graph.cost import node_params  # noqa: E402
 from cgnas.spaces.nb301 import DARTS_V2, NB301Space  # noqa: E402
-from cgnas.spaces.ofa_mbv3 import (TUTORIAL_ARCH, OFAMBv3Space, read_measured,  # noqa: E402
-                                   read_specialized)
+from cgnas.spaces.ofa_mbv3 import TUTORIAL_ARCH, OFAMBv3Space  # noqa: E402
 
 DARTS_V2_PUBLISHED = 3_349_342
 

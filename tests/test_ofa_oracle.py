@@ -8,7 +8,8 @@ from scipy.stats import spearmanr
 from cgnas.data.ofa_oracle import FEATURE_DIM, OFAAccuracyOracle, encode
 from cgnas.data.paths import data_file
 from cgnas.errors import CgnasError, CorruptDataFileError, DataFileNotFoundError, InvalidArchitectureError
-from cgnas.spaces.ofa_mbv3 import TUTORIAL_ARCH, OFAArch, OFAMBv3Space, read_measured
+from cgnas.data.ofa_tables import read_measured
+from cgnas.spaces.ofa_mbv3 import TUTORIAL_ARCH, OFAArch, OFAMBv3Space
 
 SPACE = OFAMBv3Space()
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from cgnas.errors import InvalidArchitectureError
-from cgnas.spaces.ofa_mbv3 import (INACTIVE, TUTORIAL_ARCH, OFAArch, OFAMBv3Space, make_divisible,
-                                   normalize, read_measured, read_specialized, stage_widths)
+from cgnas.data.ofa_tables import read_measured, read_specialized
+from cgnas.spaces.ofa_mbv3 import (INACTIVE, TUTORIAL_ARCH, OFAArch, OFAMBv3Space, make_divisible, normalize,
+                                   stage_widths)
 
 SPACE = OFAMBv3Space()
 KS = [5, 7, 5, 5, 3, 3, 3, 7, 5, 5, 3, 7, 7, 3, 3, 3, 5, 5, 5, 5]

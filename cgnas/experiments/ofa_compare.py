@@ -44,7 +44,7 @@ ORACLE_NOTE = ("oracle: OFA's published accuracy predictor (predicted ImageNet t
 def specialized_points(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     """OFA's 34 published MobileNetV3 nets with their MACs (millions, from the CG), parameters
     and oracle accuracy (percent; ``clipped`` where r >= 240 was scored as 224..239)."""
-    from cgnas.spaces.ofa_mbv3 import read_specialized
+    from cgnas.data.ofa_tables import read_specialized
 
     oracle = OFAPredictorOracle(data_dir=data_dir, clip_resolution=True)
     points = []

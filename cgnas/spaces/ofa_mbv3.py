@@ -468,25 +468,4 @@ def specialized_row_to_arch(row: Mapping[str, Any]) -> OFAArch:
     return make_arch(ks, e, d, row["image_size"], w)
 
 
-def read_measured(data_dir: Any = None):
-    """``ofa_mbv3_w1.0_measured_364.csv`` as a DataFrame with an ``arch`` column (w=1.0)."""
-    import pandas as pd
-
-    from cgnas.data.paths import data_file
-    df = pd.read_csv(data_file("ofa/ofa_mbv3_w1.0_measured_364.csv", data_dir))
-    df["arch"] = [measured_row_to_arch(r) for r in df.to_dict("records")]
-    return df
-
-
-def read_specialized(data_dir: Any = None):
-    """The 34 MobileNetV3 rows of ``ofa_specialized_50.csv`` with an ``arch`` column."""
-    import pandas as pd
-
-    from cgnas.data.paths import data_file
-    df = pd.read_csv(data_file("ofa/ofa_specialized_50.csv", data_dir))
-    df = df[df["family"] == "MobileNetV3"].reset_index(drop=True)
-    df["arch"] = [specialized_row_to_arch(r) for r in df.to_dict("records")]
-    return df
-
-
 register("ofa_mbv3", OFAMBv3Space)

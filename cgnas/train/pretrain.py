@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from cgnas.data.graphset import GraphSet
 from cgnas.graph.spectrum import pairwise_spectral_distance
-from cgnas.model.predictor_net import PredictorNet
 from cgnas.train.contrastive import ContrastiveConfig, contrastive_loss
+from cgnas.train.network import TrainableNet
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class PretrainConfig:
         return asdict(self)
 
 
-def pretrain(net: PredictorNet, graphs: GraphSet, spectra: np.ndarray, config: PretrainConfig,
+def pretrain(net: TrainableNet, graphs: GraphSet, spectra: np.ndarray, config: PretrainConfig,
              seed: int = 0, start_epoch: int = 0, optimizer_state: dict | None = None,
              on_epoch: Callable[[int, float, dict], None] | None = None,
              progress: bool = True) -> list[float]:

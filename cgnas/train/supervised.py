@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from cgnas.data.graphset import GraphSet
 from cgnas.errors import CgnasError
-from cgnas.model.predictor_net import PredictorNet
+from cgnas.train.network import TrainableNet
 
 LabelNorm = Literal["zscore", "rank"]
 
@@ -120,7 +120,7 @@ def regression_loss(scores: torch.Tensor, y: torch.Tensor, kind: str) -> torch.T
     raise CgnasError(f"unknown loss {kind!r}; use 'mse', 'pairwise' or 'mse+pairwise'")
 
 
-def train_regression(net: PredictorNet, graphs: GraphSet, targets: np.ndarray, config: TrainConfig,
+def train_regression(net: TrainableNet, graphs: GraphSet, targets: np.ndarray, config: TrainConfig,
                      seed: int = 0, progress: bool = True, desc: str = "train") -> list[float]:
     """Minimise ``mean((net(G) - target)^2)`` over ``graphs``; returns the loss of each epoch."""
     head = list(net.head.parameters())
@@ -152,7 +152,7 @@ def train_regression(net: PredictorNet, graphs: GraphSet, targets: np.ndarray, c
 
 
 @torch.inference_mode()
-def predict_scores(net: PredictorNet, graphs: GraphSet, batch_size: int = 64) -> np.ndarray:
+def predict_scores(net: TrainableNet, graphs: GraphSet, batch_size: int = 64) -> np.ndarray:
     """``[len(graphs)]`` head outputs, in order (small batches are fastest on a CPU: the sparse
     aggregation stays in cache)."""
     net.eval()
