@@ -28,10 +28,17 @@ from torch import nn
 from torch_geometric.nn import AttentionalAggregation, global_mean_pool
 
 from cgnas.data.graphset import GraphBatch
+from cgnas.errors import CgnasError
 from cgnas.graph.features import NUM_FEATURES
 from cgnas.graph.ops import OPS
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+ENCODER_KINDS = ("mean", "dagflow")
+"""``EncoderConfig.kind``: ``"mean"`` is :class:`GraphEncoder`, ``"dagflow"`` is
+:class:`cgnas.model.dagflow.DAGFlowEncoder` (the classes are looked up in
+:data:`cgnas.model.predictor_net.ENCODERS`)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,12 @@ class EncoderConfig:
     num_layers: int = 4
     embed_dim: int = 64
     size_features: bool = True
+    kind: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ENCODER_KINDS:
+            raise CgnasError(f"EncoderConfig.kind must be one of {', '.join(map(repr, ENCODER_KINDS))}; "
+                             f"got {self.kind!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

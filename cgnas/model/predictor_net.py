@@ -1,6 +1,6 @@
 """``PredictorNet``: encoder + contrastive projector + regression head.
 
-    embedding  e = GraphEncoder(G)                       [B, embed_dim]
+    embedding  e = Encoder(G)                            [B, embed_dim]  (ENCODERS[config.encoder.kind])
     projection z = W_2 ReLU(W_1 e)                       [B, projection_dim]  (pre-training only)
     score      y = MLP(e) = w^T ReLU(W_h e + b_h) + b    [B]
 """
@@ -14,7 +14,11 @@ import torch
 from torch import nn
 
 from cgnas.data.graphset import GraphBatch
+from cgnas.model.dagflow import DAGFlowEncoder
 from cgnas.model.encoder import EncoderConfig, GraphEncoder
+
+ENCODERS: dict[str, type[nn.Module]] = {"mean": GraphEncoder, "dagflow": DAGFlowEncoder}
+"""Encoder class of each ``EncoderConfig.kind``."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class PredictorNet(nn.Module):
         super().__init__()
         self.config = config
         e = config.encoder.embed_dim
-        self.encoder = GraphEncoder(config.encoder)
+        self.encoder = ENCODERS[config.encoder.kind](config.encoder)
         self.projector = nn.Sequential(nn.Linear(e, e), nn.ReLU(), nn.Linear(e, config.projection_dim))
         self.head = nn.Sequential(nn.Linear(e, config.head_hidden), nn.ReLU(), nn.Linear(config.head_hidden, 1))
 
