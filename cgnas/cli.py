@@ -208,6 +208,19 @@ def _ints(text: str, option: str) -> list[int]:
         raise CgnasError(f"{option} {text!r}: expected comma-separated integers such as 0,10,50") from None
 
 
+def _per_family(text: str) -> int | str:
+    """``--source-per-family``: a positive integer or ``all``."""
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'all', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'all', not {text!r}")
+    return value
+
+
 def _part(text: str) -> tuple[int, int]:
     try:
         k, n = (int(t) for t in text.split("/"))
@@ -287,16 +300,21 @@ def cmd_transfer(args: argparse.Namespace) -> None:
 
     ofa_options = {k: getattr(args, k) for k in ("pretrain_per_family", "pretrain_space_samples")
                    if getattr(args, k) is not None}
+    options = dict(ofa_options)
+    if args.source_per_family is not None:
+        options["source_per_family"] = None if args.source_per_family == "all" else args.source_per_family
     if ofa_options and args.target != OFA_TARGET:
         raise CgnasError("--pretrain-per-family and --pretrain-space-samples are for --target ofa_mbv3 "
                          "(a NAS-Bench target pre-trains on its own table)")
     config = transfer_config(args.target, samples=tuple(_ints(args.samples, "--samples")), seeds=args.seeds,
                              metric=args.metric, methods=tuple(_list(args.methods)) if args.methods else METHODS,
-                             source_per_family=args.source_per_family, table_limit=args.limit,
-                             proxies=tuple(_list(args.proxies)) if args.proxies else (), ensemble=args.ensemble,
-                             **ofa_options)
+                             table_limit=args.limit, proxies=tuple(_list(args.proxies)) if args.proxies else (),
+                             ensemble=args.ensemble, **options)
     if args.pretrain_epochs is not None:
         config = replace(config, pretrain=replace(config.pretrain, epochs=args.pretrain_epochs))
+    if args.encoder is not None:
+        config = replace(config, predictor=replace(config.predictor, encoder=replace(config.predictor.encoder,
+                                                                                     kind=args.encoder)))
     if args.weighting:
         config = replace(config, pretrain=replace(config.pretrain, contrastive=replace(
             config.pretrain.contrastive, weighting=args.weighting)))
@@ -567,8 +585,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--metric")
     p.add_argument("--methods", help="comma-separated subset of cl,gnn,target_only,ridge,params,flops")
-    p.add_argument("--source-per-family", type=int, default=4000)
+    p.add_argument("--source-per-family", type=_per_family,
+                   help="labeled CGs of each source family the head trains on, or 'all' (default 4000)")
     p.add_argument("--pretrain-epochs", type=int)
+    p.add_argument("--encoder",
+                   help="graph encoder of cl and gnn: mean (local bidirectional mean layers, the default) or "
+                        "dagflow (propagation along the data flow through the whole CG, forward and backward)")
     p.add_argument("--weighting", choices=("spectral", "uniform"), help="positive weighting of CL")
     p.add_argument("--pretrain-per-family", type=int,
                    help="ofa_mbv3: random CGs of each NAS-Bench table that CL pre-trains on (default 5000)")

@@ -60,7 +60,8 @@ class TransferConfig:
     seeds: int = 5
     metric: str | None = None
     methods: tuple[str, ...] = METHODS
-    source_per_family: int = 4000
+    source_per_family: int | None = 4000
+    """Labeled CGs drawn from each source family; ``None`` takes every row of its table."""
     table_limit: int | None = None
     """Use only the first N rows of each benchmark table (quick runs and tests)."""
     proxies: tuple[str, ...] = ()
@@ -86,6 +87,8 @@ class TransferConfig:
             check_proxies(self.proxies)
         if self.ensemble and not self.proxies:
             raise CgnasError("--ensemble picks among zero-cost proxies: give them with --proxies")
+        if self.source_per_family is not None and self.source_per_family < 1:
+            raise CgnasError(f"source_per_family must be >= 1, or None for every row; got {self.source_per_family}")
         if any(k < 0 for k in self.samples) or self.seeds < 1:
             raise CgnasError("--samples must be >= 0 and --seeds >= 1")
 
@@ -132,9 +135,10 @@ def proxy_scores(target: str, graphs: GraphSet, proxies: Sequence[str], cache_ro
     return {p: values[p] for p in proxies}
 
 
-def source_graphs(families: Sequence[str], per_family: int, seed: int, cache_root: Any, data_dir: Any,
+def source_graphs(families: Sequence[str], per_family: int | None, seed: int, cache_root: Any, data_dir: Any,
                   progress: bool, limit: int | None = None) -> tuple[GraphSet, np.ndarray, np.ndarray]:
-    """``per_family`` random labeled CGs of each source family, with labels and family names."""
+    """``per_family`` random labeled CGs of each source family (``None``: all of them, in a
+    seeded order), with labels and family names."""
     parts, labels, fams = [], [], []
     for fam in families:
         graphs, y = labeled_graphs(fam, SOURCE_METRIC[fam], cache_root, data_dir, progress, limit)

@@ -176,6 +176,10 @@ class SearchConfig:
         spec = {k: build[k] for k in ("target", "source_per_family", "table_limit", "predictor", "pretrain", "fit")}
         # fields a target's config adds (OFA's pre-training set) shape the predictor too
         spec.update({k: v for k, v in build.items() if k not in asdict(TransferConfig(target=self.space))})
+        if spec["predictor"]["encoder"].get("kind") == "mean":
+            # the encoder kind joined the config after predictors were cached and logged under
+            # these names; the default is left out so that they stay valid
+            del spec["predictor"]["encoder"]["kind"]
         method = self.predictor_method
         digest = hashlib.sha1(json.dumps([method, self.build_seed, spec], sort_keys=True).encode()).hexdigest()
         return f"{self.space}_{method}_seed{self.build_seed}_{digest[:12]}"
