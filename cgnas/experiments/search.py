@@ -55,26 +55,12 @@ from cgnas.data.cache import cache_dir, labeled_graphs
 from cgnas.errors import CgnasError
 from cgnas.model.predictor import Predictor
 from cgnas.model.ridge import RidgeLOO
-from cgnas.protocol import (
-    FAMILIES,
-    TARGETS,
-    TransferConfig,
-    pretrain_set,
-    source_graphs,
-    transfer_config,
-    transferred_predictor,
-)
+from cgnas.protocol import (FAMILIES, TARGETS, TransferConfig, pretrain_set, source_graphs, transfer_config,
+                            transferred_predictor)
 from cgnas.search.evolution import EvolutionConfig, evolve, random_search
 from cgnas.search.oracle import BenchmarkOracle, OFAPredictorOracle, Oracle, Query
-from cgnas.search.scorers import (
-    SEARCH_FINETUNE,
-    BlendScorer,
-    GraphLookup,
-    PredictorScorer,
-    RidgeScorer,
-    Scorer,
-    SynflowScorer,
-)
+from cgnas.search.scorers import (SEARCH_FINETUNE, BlendScorer, GraphLookup, PredictorScorer, RidgeScorer,
+                                   Scorer, SynflowScorer)
 from cgnas.train.supervised import TrainConfig
 from cgnas.utils import atomic_write_text
 

@@ -35,15 +35,8 @@ from cgnas.graph.compgraph import CompGraph
 from cgnas.graph.ops import OPS
 from cgnas.model.predictor_net import PredictorConfig, PredictorNet
 from cgnas.train.pretrain import PretrainConfig, pretrain
-from cgnas.train.supervised import (
-    TrainConfig,
-    check_labels,
-    denormalize,
-    normalize,
-    normalize_per_family,
-    predict_scores,
-    train_regression,
-)
+from cgnas.train.supervised import (TrainConfig, check_labels, denormalize, normalize, normalize_per_family,
+                                    predict_scores, train_regression)
 from cgnas.utils import atomic_write, cross_val_parts
 
 MAGIC = b"cgnas-predictor"
