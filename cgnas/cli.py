@@ -209,16 +209,13 @@ def _ints(text: str, option: str) -> list[int]:
 
 
 def _per_family(text: str) -> int | str:
-    """``--source-per-family``: a positive integer or ``all``."""
+    """``--source-per-family``: an integer (the config checks its range) or ``all``."""
     if text == "all":
         return text
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'all', not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'all', not {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected an integer or 'all', not {text!r}") from None
 
 
 def _part(text: str) -> tuple[int, int]:
