@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/cgnas cache --space nb201
 
 # One OpenMP thread per process: the test models are tiny, and with two threads the suite ran
-# 15x slower whenever another process held one of the two cores (docs/RESULTS.md 1.7).
+# 15x slower whenever another process held one of the two cores (docs/notebook/2026-11_to_12-08.md 1.7).
 # The layer contract (pyproject.toml [tool.importlinter]) first: it takes a second.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache

@@ -83,7 +83,7 @@ def check(name: str, onnx: bool) -> dict[str, Any]:
 
 
 def report(full: dict[str, Any], onnx: dict[str, Any]) -> str:
-    """The markdown table of docs/RESULTS.md 1.4: per torchvision module (family), counts of the
+    """The markdown table of docs/notebook/2026-11_to_12-08.md 1.4: per torchvision module (family), counts of the
     rows of ``full`` (a ``--json`` result) and the ONNX agreement of ``onnx`` (one with ``--onnx``)."""
     same = {r["model"]: r["onnx_same"] for r in onnx["rows"] if "onnx_same" in r}
     families: dict[str, list[dict[str, Any]]] = {}
